@@ -1,0 +1,31 @@
+# The two commands: `make run` and `make test`. Everything else is optional.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app chatapp
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test serve lint format bench
+
+$(VENV)/.installed: requirements.txt setup.cfg pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt -e '.[test]'
+	touch $@
+
+## Serve on http://$(HOST):$(PORT) with SQLite in instance/ (after migrating it).
+run: $(VENV)/.installed
+	$(FLASK) init-db
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
+test: $(VENV)/.installed
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .

@@ -1,0 +1,5 @@
+"""The JSON API blueprint (``/api``)."""
+
+from .views import bp, health_bp
+
+__all__ = ["bp", "health_bp"]

@@ -1,0 +1,180 @@
+"""The JSON API: health, the caller's account and API tokens.
+
+Authentication for every route not marked :func:`public` happens in :func:`authenticate`:
+a ``Bearer`` token, or the browser's login cookie plus a CSRF header on writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Response, current_app, g, jsonify, request
+from flask_login import current_user
+from flask_openapi3 import APIBlueprint, Tag
+
+from chatapp import schemas
+from chatapp.errors import ApiError
+from chatapp.extensions import csrf, limiter
+from chatapp.services import accounts, health
+
+bp = APIBlueprint(
+    "api",
+    __name__,
+    url_prefix="/api",
+    abp_security=[{"bearerAuth": []}, {"cookieAuth": []}],
+)
+# Routes that need no login at all live on their own blueprint, outside bp's checks.
+health_bp = APIBlueprint("health", __name__, url_prefix="/api")
+F = TypeVar("F", bound=Callable[..., Any])
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+account_tag = Tag(name="account", description="The caller's account and API tokens")
+health_tag = Tag(name="health", description="Liveness and readiness")
+
+
+def public(view: F) -> F:
+    """Mark a view as reachable without authentication."""
+    view.public = True  # type: ignore[attr-defined]
+    return view
+
+
+@bp.before_request
+def reject_malformed_json() -> None:
+    """Answer 400 for a body that claims to be JSON but is not, before anything else."""
+    if request.method in UNSAFE_METHODS and request.content_length:
+        if not request.is_json:
+            raise ApiError(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Send the body as JSON (Content-Type: application/json).",
+            )
+        if request.get_json(silent=True) is None:
+            raise ApiError(400, "MALFORMED_JSON", "The request body is not valid JSON.")
+
+
+@bp.before_request
+def authenticate() -> None:
+    """Authenticate every request except those to views marked :func:`public`."""
+    if not getattr(bp_view(), "public", False):
+        require_user()
+
+
+def require_user() -> None:
+    """Set ``g.user`` from a Bearer token or the login cookie, or answer 401."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        g.user = _user_from_header(header)
+        g.auth = "token"
+        return
+    if not current_user.is_authenticated:
+        raise ApiError(
+            401,
+            "AUTH_REQUIRED",
+            "Send 'Authorization: Bearer <token>', or log in in the browser.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if request.method in UNSAFE_METHODS:
+        csrf.protect()
+    g.user = current_user._get_current_object()
+    g.auth = "cookie"
+
+
+def bp_view() -> Callable[..., Any] | None:
+    """Return the view function this request is routed to."""
+    return current_app.view_functions.get(request.endpoint or "")
+
+
+def _user_from_header(header: str) -> Any:
+    """Resolve ``Authorization: Bearer <token>`` to its user, or raise 401."""
+    scheme, _, secret = header.partition(" ")
+    user = accounts.user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    if user is None:
+        raise ApiError(
+            401,
+            "INVALID_TOKEN",
+            "The token is missing, malformed, revoked or unknown; create a new one.",
+            headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        )
+    return user
+
+
+@health_bp.get("/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health})
+def health_check() -> tuple[Response, int]:
+    """Report whether the service and its database answer."""
+    report = health.check()
+    return jsonify(report), 200 if report["status"] == "ok" else 503
+
+
+@health_bp.get(
+    "/v1/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health}
+)
+def health_check_v1() -> tuple[Response, int]:
+    """Report whether the service and its database answer."""
+    return health_check()
+
+
+@bp.get(
+    "/v1/me",
+    tags=[account_tag],
+    responses={200: schemas.UserOut, **schemas.AUTHED_ERRORS},
+)
+def me() -> dict[str, Any]:
+    """Return the authenticated account."""
+    return g.user.to_dict()
+
+
+@bp.post(
+    "/v1/auth/tokens",
+    tags=[account_tag],
+    security=[{}],  # or a password in the body
+    responses={201: schemas.TokenCreated, **schemas.BODY_ERRORS},
+)
+@public
+@limiter.limit(lambda: _login_limit(), deduct_when=lambda response: response.status_code == 401)
+def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
+    """Create a personal API token; the secret is in this response only.
+
+    A script authenticates with ``username`` and ``password`` in the body; a logged-in
+    browser (with its CSRF header) or an existing token needs only ``name``.
+    """
+    user = _token_creator(body)
+    token, secret = accounts.create_token(user, body.name)
+    return {"id": token.id, "name": token.name, "token": secret}, 201
+
+
+def _login_limit() -> str:
+    """Return the configured limit on failed logins."""
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+def _token_creator(body: schemas.TokenCreate) -> Any:
+    """Return who is creating a token: by password in the body, else as authenticated."""
+    if body.username is not None or body.password is not None:
+        user = accounts.authenticate(body.username or "", body.password or "")
+        if user is None:
+            raise ApiError(401, "INVALID_CREDENTIALS", "Check the username and password.")
+        return user
+    require_user()
+    return g.user
+
+
+@bp.get(
+    "/v1/auth/tokens",
+    tags=[account_tag],
+    responses={200: schemas.TokenList, **schemas.AUTHED_ERRORS},
+)
+def list_tokens() -> dict[str, Any]:
+    """List the caller's live tokens (never their secrets)."""
+    tokens = [token.to_dict() for token in accounts.list_tokens(g.user)]
+    return {"tokens": tokens, "total": len(tokens)}
+
+
+@bp.delete(
+    "/v1/auth/tokens/<int:token_id>",
+    tags=[account_tag],
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+)
+def revoke_token(path: schemas.TokenPath) -> dict[str, Any]:
+    """Revoke one of the caller's tokens; it stops working at once."""
+    token = accounts.revoke_token(g.user, path.token_id)
+    return {"message": "Token revoked", "id": token.id}

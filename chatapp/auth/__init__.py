@@ -1,0 +1,5 @@
+"""Browser account pages (``/auth``)."""
+
+from .views import bp
+
+__all__ = ["bp"]

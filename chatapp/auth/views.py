@@ -1,0 +1,78 @@
+"""Browser accounts: register, log in, log out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from chatapp.auth.forms import LoginForm, RegisterForm
+from chatapp.errors import ApiError
+from chatapp.extensions import db, limiter, login_manager
+from chatapp.models import User
+from chatapp.services import accounts
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """Return the user a login cookie names."""
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _login_limit() -> str:
+    """Return the configured limit on failed logins."""
+    return current_app.config["RATELIMIT_LOGIN"]
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 409)
+def register() -> Response | tuple[str, int] | str:
+    """Show the registration form; create the account and log in."""
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.create_user(form.username.data, form.email.data, form.password.data)
+        except ApiError as exc:
+            form.username.errors.append(exc.message)
+            return render_template("auth/register.html", form=form), 409
+        login_user(user)
+        return redirect(url_for("web.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
+def login() -> Response | tuple[str, int]:
+    """Show the login form; log in and go where the person was going."""
+    if current_user.is_authenticated:
+        return redirect(url_for("web.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is not None:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        flash("Wrong username or password.", "error")
+        return render_template("auth/login.html", form=form), 401
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+def _safe_next(target: str | None) -> str:
+    """Return ``target`` if it is a path on this site, else the home page."""
+    if target and target.startswith("/") and "\\" not in target and not urlsplit(target).netloc:
+        return target
+    return url_for("web.index")
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    """Log out (a POST, so another site cannot log the person out)."""
+    logout_user()
+    return redirect(url_for("auth.login"))

@@ -1,0 +1,114 @@
+"""Configuration: safe defaults here, values from the environment at app creation.
+
+Every key of :class:`Config` can be set by an environment variable of the same name
+(or in ``.env``, or in ``instance/config.py``). ``DATABASE_URL`` is an alias for
+``SQLALCHEMY_DATABASE_URI``. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+
+class Config:
+    """Defaults that are safe for a laptop; production overrides them by environment."""
+
+    # "development" or "production"; production refuses an unset or default SECRET_KEY.
+    CHATAPP_ENV = "development"
+    SECRET_KEY = ""
+    SQLALCHEMY_DATABASE_URI = ""  # empty: SQLite file in instance/
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # Largest request body accepted, in bytes (413 past it).
+    MAX_CONTENT_LENGTH = 256 * 1024
+
+    GEMINI_API_KEY = ""  # empty: the offline model answers
+    GEMINI_MODEL = "gemini-2.5-flash"
+    GEMINI_BASE_URL = ""  # empty: Google's endpoint
+    GEMINI_API_VERSION = "v1beta"
+    GEMINI_TIMEOUT = 60.0  # seconds
+    GEMINI_RETRIES = 3  # attempts for 408/429/5xx before a reply starts
+
+    REDIS_URL = ""
+
+    RATELIMIT_ENABLED = True
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_LOGIN = "5 per minute"  # failed logins per client IP
+
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the login session
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+
+    # The OpenAPI document and its browsable page are served by the app itself.
+    OPENAPI_DOC_PREFIX = "/api/v1/docs"
+
+
+# Environment names that differ from the config key they set.
+ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}
+
+
+def load(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Fill ``app.config``: defaults, then instance file and environment, or the test mapping."""
+    app.config.from_object(Config)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.update(from_environment(os.environ))
+    else:
+        app.config.from_mapping(test_config)
+    _finish(app)
+
+
+def from_environment(environ: os._Environ[str] | dict[str, str]) -> dict[str, Any]:
+    """Return the config keys set in ``environ``, converted to the type of their default."""
+    values: dict[str, Any] = {}
+    for name, raw in environ.items():
+        key = ALIASES.get(name, name)
+        if not key.isupper() or not hasattr(Config, key):
+            continue
+        values[key] = _convert(raw, getattr(Config, key))
+    return values
+
+
+def _convert(raw: str, default: Any) -> Any:
+    """Convert an environment string to the type of ``default``."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if default is None or isinstance(default, str):
+        return raw
+    raise ValueError(f"{raw!r} cannot set a structured setting; use instance/config.py")
+
+
+def _finish(app: Flask) -> None:
+    """Derive the values that depend on others, and refuse unsafe production settings."""
+    config = app.config
+    if not config["SQLALCHEMY_DATABASE_URI"]:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'chatapp.db'}"
+    if config["REDIS_URL"] and config["RATELIMIT_STORAGE_URI"] == "memory://":
+        config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
+    if config["CHATAPP_ENV"] == "production":
+        if config["SECRET_KEY"] in ("", "dev"):
+            raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
+    elif not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+
+
+def _development_secret(instance: Path) -> str:
+    """Return a random key kept in ``instance/secret_key`` so logins survive restarts."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,1 @@
+"""Business rules shared by the API, the pages, the CLI and the tests."""

@@ -1,0 +1,5 @@
+"""Browser pages (``/``)."""
+
+from .views import bp
+
+__all__ = ["bp"]
