@@ -1,0 +1,66 @@
+"""Message text to safe HTML: Markdown (markdown-it-py), highlighted code (Pygments),
+then sanitised (nh3), so nothing in a message can run script in the page."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+ALLOWED_TAGS = {
+    "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
+    "li", "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
+}  # fmt: skip
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "code": {"class"},
+    "span": {"class"},
+    "pre": {"class"},
+    "th": {"align"},
+    "td": {"align"},
+}
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+def _highlight(code: str, language: str, _attrs: str) -> str:
+    """Return Pygments HTML for a fenced block, or "" to let markdown-it escape it."""
+    try:
+        lexer = get_lexer_by_name(language.strip()) if language.strip() else None
+    except ClassNotFound:
+        lexer = None
+    if lexer is None:
+        return ""
+    body = highlight(code, lexer, _FORMATTER)
+    return f'<pre class="highlight"><code class="language-{lexer.aliases[0]}">{body}</code></pre>\n'
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    """The Markdown parser: CommonMark with tables and strikethrough, raw HTML escaped."""
+    return (
+        MarkdownIt("commonmark", {"html": False, "linkify": False, "highlight": _highlight})
+        .enable("table")
+        .enable("strikethrough")
+    )
+
+
+def render_markdown(text: str) -> str:
+    """Render message text to sanitised HTML."""
+    html = _markdown().render(text)
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def highlight_css() -> str:
+    """Return the CSS for highlighted code."""
+    return _FORMATTER.get_style_defs(".highlight")
