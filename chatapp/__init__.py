@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
-from chatapp import api, auth, cli, config, database, errors, web
+from chatapp import api, auth, cli, config, database, errors, gemini, web
 from chatapp.extensions import csrf, limiter, login_manager
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     csrf.init_app(app)
     limiter.init_app(app)
     errors.init_app(app)
+    gemini.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
     return app
@@ -50,8 +51,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
 
 def _register_blueprints(app: OpenAPI) -> None:
     """Attach the API, account and page blueprints."""
-    app.register_api(api.bp)
-    app.register_api(api.health_bp)
-    csrf.exempt(api.bp)  # the API checks CSRF itself, only for cookie logins
+    for blueprint in api.blueprints:
+        app.register_api(blueprint)
+    for name, blueprint in app.blueprints.items():
+        if name.split(".")[0] in ("api", "legacy"):
+            csrf.exempt(blueprint)  # the API checks CSRF itself, only for cookie logins
     app.register_blueprint(auth.bp)
     app.register_blueprint(web.bp)

@@ -32,6 +32,13 @@ class Config:
     GEMINI_API_VERSION = "v1beta"
     GEMINI_TIMEOUT = 60.0  # seconds
     GEMINI_RETRIES = 3  # attempts for 408/429/5xx before a reply starts
+    GEMINI_CHAT_CACHE = 1000  # chat objects kept per process
+    OFFLINE_MODEL_DELAY = 0.02  # seconds between the offline model's streamed words
+
+    CHAT_MAX_MESSAGE_CHARS = 32000  # longest user message
+    CHAT_CONTEXT_TOKENS = 100_000  # history budget sent to the model (newest turns kept)
+    # A turn still "in progress" after this long is presumed dead (its worker crashed).
+    CHAT_TURN_TIMEOUT = 300
 
     REDIS_URL = ""
 

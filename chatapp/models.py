@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -133,6 +134,11 @@ class ChatSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     message_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The turn being generated, if any: one at a time per conversation, across workers.
+    turn_id: Mapped[str | None] = mapped_column(String(36))
+    turn_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by a stop request from any worker; the worker streaming that turn polls it.
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="sessions")
     messages: Mapped[list[ChatMessage]] = relationship(

@@ -7,9 +7,11 @@ OpenAPI document served at ``/api/v1/openapi.json``.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from flask import current_app
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 
 class Strict(BaseModel):
@@ -108,3 +110,177 @@ class Deleted(BaseModel):
 
     message: str
     id: int | str
+
+
+def _check_message_length(text: str) -> str:
+    """Refuse blank messages and those over the configured maximum."""
+    if not text.strip():
+        raise PydanticCustomError("string_blank", "Message must not be blank")
+    limit = current_app.config["CHAT_MAX_MESSAGE_CHARS"]
+    if len(text) > limit:
+        raise PydanticCustomError(
+            "string_too_long", "Message is longer than {limit} characters", {"limit": limit}
+        )
+    return text
+
+
+MessageText = Annotated[str, Field(min_length=1), AfterValidator(_check_message_length)]
+
+
+class MessageIn(Strict):
+    """A user's message; omitting ``sessionId`` starts a new conversation."""
+
+    message: MessageText
+    sessionId: str | None = Field(None, max_length=64)
+    personalityId: str | None = Field(None, max_length=64)
+
+
+class MessageOut(BaseModel):
+    """The stored reply to a message (seed 003's shape, plus the model and title)."""
+
+    sessionId: str
+    messageId: int
+    response: str
+    timestamp: datetime
+    model: str
+    title: str | None
+
+
+class MessageItem(BaseModel):
+    """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised."""
+
+    id: int
+    role: Literal["user", "assistant"]
+    content: str
+    html: str
+    timestamp: datetime
+    status: Literal["complete", "failed", "interrupted"]
+    error_code: str | None
+    model: str | None
+
+
+class SessionOut(BaseModel):
+    """A conversation."""
+
+    id: str
+    user_id: int
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    message_count: int
+    generating: bool = Field(description="A reply is being written right now")
+
+
+class SessionSummary(SessionOut):
+    """A conversation in a list, with the text of its newest message."""
+
+    last_message: str | None
+
+
+class SessionList(BaseModel):
+    """One page of conversations, newest first."""
+
+    sessions: list[SessionSummary]
+    total: int
+
+
+class SessionDetail(SessionOut):
+    """A conversation with one page of its messages (oldest first)."""
+
+    messages: list[MessageItem]
+    has_more: bool = Field(description="Older messages exist: pass before=<first id>")
+
+
+class SessionPath(BaseModel):
+    """A conversation id in the path."""
+
+    session_id: str
+
+
+class SessionQuery(BaseModel):
+    """Paging and filtering of the conversation list."""
+
+    limit: int = Field(20, ge=1, le=100)
+    offset: int = Field(0, ge=0)
+    q: str | None = Field(None, max_length=200, description="Filter by title")
+
+
+class MessagesQuery(BaseModel):
+    """Paging of a long conversation: messages older than ``before``."""
+
+    before: int | None = Field(None, ge=1)
+    limit: int = Field(50, ge=1, le=200)
+
+
+class TitleIn(Strict):
+    """A new title."""
+
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+class TitleOut(BaseModel):
+    """A renamed conversation."""
+
+    id: str
+    title: str
+    updated_at: datetime
+
+
+class PromptIn(Strict):
+    """A one-off prompt (seed 000)."""
+
+    prompt: MessageText
+
+
+class PromptOut(BaseModel):
+    """A one-off answer; ``sources`` is empty until grounding exists."""
+
+    text: str
+    sources: list[dict[str, str]]
+    model: str
+
+
+class LegacyChatIn(Strict):
+    """Seed 001's message: ``user_id`` is the caller's username or id."""
+
+    user_id: str | int
+    message: MessageText
+    chat_id: str | None = Field(None, max_length=64)
+
+
+class LegacyChatOut(BaseModel):
+    """Seed 001's reply."""
+
+    response: str
+    chat_id: str
+
+
+class LegacyUserPath(BaseModel):
+    """Seed 001's user in the path."""
+
+    user_id: str
+
+
+class LegacyChatPath(LegacyUserPath):
+    """Seed 001's conversation in the path."""
+
+    chat_id: str
+
+
+class LegacySessions(BaseModel):
+    """Seed 001's list of conversation ids."""
+
+    chat_sessions: list[str]
+
+
+class LegacyTurn(BaseModel):
+    """Seed 001's message: role ``user`` or ``model``."""
+
+    role: Literal["user", "model"]
+    content: str
+
+
+class LegacyHistory(BaseModel):
+    """Seed 001's conversation history."""
+
+    history: list[LegacyTurn]

@@ -1,0 +1,101 @@
+"""Chat API (``/api/v1/chat``): messages, conversations, and one-off prompts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask_openapi3 import APIBlueprint, Tag
+
+from chatapp import schemas
+from chatapp.services import chat, conversations
+
+AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
+bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
+chat_tag = Tag(name="chat", description="Conversations with the model")
+MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
+
+
+@bp.post(
+    "/message",
+    tags=[chat_tag],
+    responses={200: schemas.MessageOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
+)
+def send_message(body: schemas.MessageIn) -> dict[str, Any]:
+    """Send a message and wait for the whole reply (omit sessionId to start a chat)."""
+    session, reply = chat.send_message(g.user, body.message, body.sessionId, body.personalityId)
+    return {
+        "sessionId": str(session.id),
+        "messageId": reply.id,
+        "response": reply.content,
+        "timestamp": reply.created_at.isoformat(),
+        "model": reply.model,
+        "title": session.title,
+    }
+
+
+@bp.post(
+    "",
+    tags=[chat_tag],
+    responses={200: schemas.PromptOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
+)
+def prompt(body: schemas.PromptIn) -> dict[str, Any]:
+    """Answer a one-off prompt without storing a conversation (seed 000)."""
+    text, model = chat.one_off(body.prompt)
+    return {"text": text, "sources": [], "model": model}
+
+
+@bp.post("/session", tags=[chat_tag], responses={201: schemas.SessionOut, **schemas.AUTHED_ERRORS})
+def create_session() -> tuple[dict[str, Any], int]:
+    """Start an empty conversation."""
+    session = conversations.create_session(g.user)
+    return conversations.session_to_dict(session), 201
+
+
+@bp.get(
+    "/sessions",
+    tags=[chat_tag],
+    responses={200: schemas.SessionList, **schemas.errors(400), **schemas.AUTHED_ERRORS},
+)
+def list_sessions(query: schemas.SessionQuery) -> dict[str, Any]:
+    """List the caller's conversations, newest first (``limit``, ``offset``, ``q``)."""
+    sessions, total = conversations.list_sessions(g.user, query.limit, query.offset, query.q)
+    return {"sessions": sessions, "total": total}
+
+
+@bp.get(
+    "/session/<session_id>",
+    tags=[chat_tag],
+    responses={200: schemas.SessionDetail, **schemas.errors(400, 404), **schemas.AUTHED_ERRORS},
+)
+def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict[str, Any]:
+    """Return a conversation with its newest messages (older ones via ``before``)."""
+    session = conversations.get_session(g.user, path.session_id)
+    messages, has_more = conversations.message_page(session, query.before, query.limit)
+    return conversations.session_to_dict(
+        session,
+        messages=[conversations.message_to_dict(m) for m in messages],
+        has_more=has_more,
+    )
+
+
+@bp.delete(
+    "/session/<session_id>",
+    tags=[chat_tag],
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+)
+def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
+    """Delete a conversation and all its messages."""
+    key = conversations.delete_session(g.user, path.session_id)
+    return {"message": "Session deleted successfully", "id": str(key)}
+
+
+@bp.patch(
+    "/session/<session_id>/title",
+    tags=[chat_tag],
+    responses={200: schemas.TitleOut, **schemas.errors(404), **schemas.BODY_ERRORS},
+)
+def rename_session(path: schemas.SessionPath, body: schemas.TitleIn) -> dict[str, Any]:
+    """Rename a conversation; automatic titles never overwrite this one."""
+    session = conversations.rename_session(g.user, path.session_id, body.title)
+    return {"id": str(session.id), "title": session.title, "updated_at": session.updated_at}

@@ -1,0 +1,193 @@
+"""A chat turn: store the user's message, ask the model, store the reply.
+
+The guarantees: the user's message is committed before the model is called; the reply is
+committed before the caller is told it is done; a model failure marks the user's message
+failed (it is never sent to the model again) and leaves the conversation usable; one turn
+at a time per conversation, across every worker (the turn lock is a row update).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import or_, update
+
+from chatapp.errors import ApiError, NotFound
+from chatapp.extensions import db
+from chatapp.gemini import ModelError, Turn, Usage, get_model
+from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.services import conversations
+from chatapp.services.history import estimate_tokens, model_history
+
+log = logging.getLogger(__name__)
+# Recorded on a user's message when the turn failed in a way we did not foresee.
+UNEXPECTED = ModelError(500, "INTERNAL_ERROR", "Something went wrong on our side. Try again.")
+
+
+@dataclass
+class PreparedTurn:
+    """A turn whose user message is stored and whose conversation is locked for it."""
+
+    session_id: uuid.UUID
+    turn_id: str
+    user_message_id: int
+    position: int
+    message: str
+    history: list[Turn]
+    system: str | None
+
+
+def api_error(exc: ModelError) -> ApiError:
+    """Turn a model failure into the API's error."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return ApiError(exc.status, exc.code, exc.message, headers=headers)
+
+
+def resolve_personality(user: User, personality_id: str | None) -> str | None:
+    """Return the system prompt of a personality (none exist yet: any id is a 404)."""
+    if personality_id is not None:
+        raise NotFound("Personality")
+    return None
+
+
+def prepare_turn(
+    user: User, text: str, session_id: str | None, personality_id: str | None = None
+) -> PreparedTurn:
+    """Lock the conversation (creating it if needed) and commit the user's message."""
+    system = resolve_personality(user, personality_id)
+    if session_id is None:
+        session = conversations.create_session(user)
+    else:
+        session = conversations.get_session(user, session_id)
+    if system is not None:
+        session.system_prompt = system
+    turn_id = _lock(session)
+    db.session.refresh(session)
+    budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
+    history = model_history(conversations.stored_messages(session), budget)
+    message = _append(session, "user", text)
+    db.session.commit()
+    return PreparedTurn(
+        session.id, turn_id, message.id, message.position, text, history, session.system_prompt
+    )
+
+
+def _lock(session: ChatSession) -> str:
+    """Take the conversation's turn lock, or answer 409 SESSION_BUSY."""
+    turn_id = uuid.uuid4().hex
+    now = utcnow()
+    stale = now - timedelta(seconds=current_app.config["CHAT_TURN_TIMEOUT"])
+    result = db.session.execute(
+        update(ChatSession)
+        .where(
+            ChatSession.id == session.id,
+            or_(ChatSession.turn_id.is_(None), ChatSession.turn_started_at < stale),
+        )
+        .values(turn_id=turn_id, turn_started_at=now, stop_requested=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        raise ApiError(
+            409,
+            "SESSION_BUSY",
+            "A reply is still being written in this conversation; wait for it or stop it.",
+        )
+    return turn_id
+
+
+def _append(session: ChatSession, role: str, text: str, **fields: object) -> ChatMessage:
+    """Add a message at the next position of the conversation (caller commits)."""
+    message = ChatMessage(
+        session_id=session.id, position=session.message_count, role=role, content=text, **fields
+    )
+    session.message_count += 1
+    session.updated_at = utcnow()
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def complete_turn(
+    turn: PreparedTurn, text: str, usage: Usage, model: str, status: str = "complete"
+) -> ChatMessage:
+    """Store the reply as one model message, release the lock, and title a new chat."""
+    session = db.session.get(ChatSession, turn.session_id, populate_existing=True)
+    if session is None:
+        raise NotFound("Session")  # deleted while the model was answering
+    reply = _append(
+        session,
+        "model",
+        text,
+        status=status,
+        model=model,
+        prompt_tokens=usage.prompt_tokens,
+        output_tokens=usage.output_tokens,
+    )
+    _release(turn)
+    db.session.commit()
+    if not turn.history and session.title is None and not session.title_set_by_user:
+        _auto_title(session, turn.message)
+    return reply
+
+
+def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
+    """Mark the user's message failed with the error's code and release the lock."""
+    message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
+    if message is not None:
+        message.status = "failed"
+        message.error_code = exc.code
+    _release(turn)
+    db.session.commit()
+    log.warning("Turn failed in session %s: %s", turn.session_id, exc.code)
+
+
+def _release(turn: PreparedTurn) -> None:
+    """Release the turn lock if this turn still holds it (caller commits)."""
+    db.session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == turn.session_id, ChatSession.turn_id == turn.turn_id)
+        .values(turn_id=None, turn_started_at=None, stop_requested=False)
+    )
+
+
+def _auto_title(session: ChatSession, first_message: str) -> None:
+    """Title the conversation after its first exchange, unless the user already did."""
+    title = get_model().title(first_message)
+    db.session.execute(
+        update(ChatSession)
+        .where(ChatSession.id == session.id, ChatSession.title_set_by_user.is_(False))
+        .values(title=title[:200])
+    )
+    db.session.commit()
+
+
+def send_message(
+    user: User, text: str, session_id: str | None, personality_id: str | None = None
+) -> tuple[ChatSession, ChatMessage]:
+    """Run one turn without streaming; return the conversation and the stored reply."""
+    turn = prepare_turn(user, text, session_id, personality_id)
+    model = get_model()
+    try:
+        reply_text, usage = model.send(str(turn.session_id), turn.history, text, turn.system)
+    except ModelError as exc:
+        fail_turn(turn, exc)
+        raise api_error(exc) from exc
+    except Exception:
+        fail_turn(turn, UNEXPECTED)
+        raise
+    reply = complete_turn(turn, reply_text, usage, model.name)
+    return conversations.get_session(user, turn.session_id), reply
+
+
+def one_off(prompt: str) -> tuple[str, str]:
+    """Answer a prompt with no conversation; return the text and the model's name."""
+    model = get_model()
+    try:
+        text, _ = model.generate(prompt)
+    except ModelError as exc:
+        raise api_error(exc) from exc
+    return text, model.name

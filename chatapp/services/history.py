@@ -1,0 +1,58 @@
+"""What the model is sent: the stored conversation, curated and within a budget.
+
+Every worker derives the same history from the same rows, so it does not matter which
+worker served the previous turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from chatapp.gemini import Turn
+from chatapp.models import ChatMessage
+
+# A rough, deterministic token estimate: about four characters a token.
+CHARS_PER_TOKEN = 4
+
+
+def model_history(messages: Iterable[ChatMessage], budget_tokens: int) -> list[Turn]:
+    """Return the alternating user/model turns to send before the next message.
+
+    Failed user messages are left out, a reply counts as one model turn however it was
+    streamed, a user turn without a reply is dropped (so turns alternate), and only the
+    newest pairs that fit ``budget_tokens`` are kept.
+    """
+    return _within_budget(_pairs(messages), budget_tokens)
+
+
+def _pairs(messages: Iterable[ChatMessage]) -> list[tuple[Turn, Turn]]:
+    """Pair each answered user message with its non-empty reply."""
+    pairs: list[tuple[Turn, Turn]] = []
+    pending: ChatMessage | None = None
+    for message in messages:
+        if message.role == "user":
+            pending = message if message.status != "failed" else None
+        elif pending is not None and message.content:
+            pairs.append((Turn("user", pending.content), Turn("model", message.content)))
+            pending = None
+        else:
+            pending = None
+    return pairs
+
+
+def _within_budget(pairs: list[tuple[Turn, Turn]], budget_tokens: int) -> list[Turn]:
+    """Keep the newest pairs whose estimated size fits the budget."""
+    kept: list[tuple[Turn, Turn]] = []
+    used = 0
+    for pair in reversed(pairs):
+        cost = estimate_tokens(pair[0].text) + estimate_tokens(pair[1].text)
+        if used + cost > budget_tokens:
+            break
+        kept.append(pair)
+        used += cost
+    return [turn for pair in reversed(kept) for turn in pair]
+
+
+def estimate_tokens(text: str) -> int:
+    """Estimate the tokens of ``text``."""
+    return len(text) // CHARS_PER_TOKEN + 1
