@@ -64,6 +64,8 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # An IANA zone name; weekly insights follow the user's own weeks.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -88,6 +90,7 @@ class User(UserMixin, db.Model):
             "email": self.email,
             "is_admin": self.is_admin,
             "created_at": self.created_at.isoformat(),
+            "timezone": self.timezone,
         }
 
 
@@ -174,3 +177,35 @@ class ChatMessage(db.Model):
     output_tokens: Mapped[int | None] = mapped_column(Integer)
 
     session: Mapped[ChatSession] = relationship(back_populates="messages")
+
+
+class Personality(db.Model):
+    """A named system prompt: built in (``user_id`` NULL, read-only) or a user's own."""
+
+    __tablename__ = "personalities"
+
+    # Built-ins have stable readable ids ("coach"); a user's own get a random hex id.
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(100))
+    system_prompt: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WeeklyInsight(db.Model):
+    """The model's review of one user's week (Saturday to Friday in the user's zone)."""
+
+    __tablename__ = "weekly_insights"
+    __table_args__ = (UniqueConstraint("user_id", "week_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    week_start: Mapped[datetime] = mapped_column(UTCDateTime)  # Saturday 00:00 local, in UTC
+    week_end: Mapped[datetime] = mapped_column(UTCDateTime)  # Friday 23:59:59 local, in UTC
+    content: Mapped[str] = mapped_column(Text)
+    entry_count: Mapped[int] = mapped_column(Integer)  # conversations active that week
+    model: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

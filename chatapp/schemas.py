@@ -7,10 +7,12 @@ OpenAPI document served at ``/api/v1/openapi.json``.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from flask import current_app
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, model_validator
 from pydantic_core import PydanticCustomError
 
 
@@ -64,6 +66,7 @@ class UserOut(BaseModel):
     email: str
     is_admin: bool
     created_at: datetime
+    timezone: str = Field(description="IANA time zone; weeks for insights follow it")
 
 
 class TokenCreate(Strict):
@@ -284,3 +287,167 @@ class LegacyHistory(BaseModel):
     """Seed 001's conversation history."""
 
     history: list[LegacyTurn]
+
+
+# --- personalities, time zone, insights (issue 7) -----------------------------------------
+
+
+@cache
+def _timezone_names() -> frozenset[str]:
+    """The IANA zone names this system knows (read from disk once)."""
+    return frozenset(available_timezones())
+
+
+def _check_timezone(name: str) -> str:
+    """Accept only IANA time zone names (``Europe/Berlin``, ``UTC``)."""
+    if name not in _timezone_names():
+        raise PydanticCustomError(
+            "timezone", "Unknown time zone; use an IANA name such as Europe/Berlin"
+        )
+    return name
+
+
+class MeUpdate(Strict):
+    """Settings of the caller's account."""
+
+    timezone: Annotated[str, Field(max_length=64), AfterValidator(_check_timezone)]
+
+
+PersonalityName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
+SystemPrompt = Annotated[str, Field(min_length=1, max_length=8000, pattern=r"\S")]
+
+
+class PersonalityIn(Strict):
+    """A new personality of the caller's own."""
+
+    name: PersonalityName
+    system_prompt: SystemPrompt
+
+
+class PersonalityUpdate(Strict):
+    """Changes to one of the caller's personalities (at least one field)."""
+
+    name: PersonalityName | None = None
+    system_prompt: SystemPrompt | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> PersonalityUpdate:
+        """Refuse an update that changes nothing."""
+        if self.name is None and self.system_prompt is None:
+            raise PydanticCustomError("missing", "Send name and/or system_prompt")
+        return self
+
+
+class PersonalityOut(BaseModel):
+    """A personality; ``builtin`` ones are shared and read-only."""
+
+    id: str
+    name: str
+    system_prompt: str
+    builtin: bool
+    created_at: datetime
+
+
+class PersonalityList(BaseModel):
+    """The built-in personalities, then the caller's own."""
+
+    personalities: list[PersonalityOut]
+    total: int
+
+
+class PersonalityPath(BaseModel):
+    """A personality id in the path."""
+
+    personality_id: str = Field(max_length=64)
+
+
+class BasedOn(BaseModel):
+    """What an insight read."""
+
+    conversations_analyzed: int = Field(description="Conversations the user wrote in")
+    messages_analyzed: int = Field(description="The user's messages sent to the model")
+    messages_total: int = Field(description="The user's messages in the period")
+    time_period: Literal["last_30_days"]
+
+
+class InsightsOut(BaseModel):
+    """An insight over the last 30 days; ``insights`` is null with a message when there was
+    nothing to read."""
+
+    insights: str | None
+    generated_at: datetime
+    based_on: BasedOn
+    model: str | None
+    message: str | None = None
+
+
+class SuggestedPrompt(BaseModel):
+    """A suggested opening message."""
+
+    id: str
+    text: str
+    category: str
+
+
+class PromptList(BaseModel):
+    """Suggested prompts; ``source`` says whether the model wrote them."""
+
+    prompts: list[SuggestedPrompt]
+    total: int
+    source: Literal["model", "default"]
+
+
+class WeeklyInsightOut(BaseModel):
+    """A stored weekly insight. ``entry_count`` counts the conversations the user wrote in
+    that week; ``html`` is the content rendered and sanitised."""
+
+    id: int
+    user_id: int
+    week_start: datetime
+    week_end: datetime
+    content: str
+    html: str
+    entry_count: int
+    model: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class WeeklyInsightList(RootModel[list[WeeklyInsightOut]]):
+    """The caller's weekly insights, newest week first."""
+
+
+class CurrentWeekOut(BaseModel):
+    """The current week's bounds and its insight, if generated."""
+
+    insight: WeeklyInsightOut | None
+    weekStart: datetime
+    weekEnd: datetime
+
+
+class GenerateIn(Strict):
+    """Generate this week's insight; an existing one is returned unless forced."""
+
+    forceRegenerate: bool = False
+
+
+class GenerateOut(CurrentWeekOut):
+    """The generated (or existing) insight; null with a message for a week without
+    conversations."""
+
+    isExisting: bool
+    entryCount: int
+    message: str | None = None
+
+
+class WeeklyInsightPath(BaseModel):
+    """A weekly insight id in the path."""
+
+    insight_id: int
+
+
+class Success(BaseModel):
+    """Seed 003's confirmation of a deletion."""
+
+    success: bool
+    message: str

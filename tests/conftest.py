@@ -21,7 +21,7 @@ from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.services import accounts
+from chatapp.services import accounts, personalities
 
 PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow, so it is done once per run.
@@ -61,6 +61,7 @@ def app(database_url: str) -> Iterator[Flask]:
         _fresh_schema(database_url)
         for name in ("alice", "bob"):
             accounts.create_user(name, f"{name}@example.com", "", password_hash=PW_HASH)
+        personalities.seed_builtins()  # the migration seeds them; create_all does not
     yield app
     with app.app_context():
         db.session.remove()

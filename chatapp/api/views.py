@@ -123,6 +123,16 @@ def me() -> dict[str, Any]:
     return g.user.to_dict()
 
 
+@bp.patch(
+    "/v1/me",
+    tags=[account_tag],
+    responses={200: schemas.UserOut, **schemas.BODY_ERRORS},
+)
+def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
+    """Change the caller's settings: ``timezone`` (an IANA name; weeks follow it)."""
+    return accounts.update_settings(g.user, body.timezone).to_dict()
+
+
 @bp.post(
     "/v1/auth/tokens",
     tags=[account_tag],

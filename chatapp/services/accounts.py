@@ -124,3 +124,10 @@ def user_for_token(secret: str) -> User | None:
         token.last_used_at = now
         db.session.commit()
     return token.user
+
+
+def update_settings(user: User, timezone: str) -> User:
+    """Change the user's settings (the time zone, already validated)."""
+    user.timezone = timezone
+    db.session.commit()
+    return user

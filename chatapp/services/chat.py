@@ -20,7 +20,7 @@ from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, get_model
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
-from chatapp.services import conversations
+from chatapp.services import conversations, personalities
 from chatapp.services.history import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
@@ -48,10 +48,10 @@ def api_error(exc: ModelError) -> ApiError:
 
 
 def resolve_personality(user: User, personality_id: str | None) -> str | None:
-    """Return the system prompt of a personality (none exist yet: any id is a 404)."""
-    if personality_id is not None:
-        raise NotFound("Personality")
-    return None
+    """Return the system prompt of a personality the user may use (404 otherwise), or None."""
+    if personality_id is None:
+        return None
+    return personalities.system_prompt_for(user, personality_id)
 
 
 def prepare_turn(

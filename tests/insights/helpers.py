@@ -1,0 +1,57 @@
+"""Data builders and SSE parsing for the insight tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+
+from chatapp.extensions import db
+from chatapp.models import ChatMessage, ChatSession, User
+from chatapp.services import accounts
+
+
+def add_messages(
+    app: Flask, username: str, *texts_at: tuple[str, datetime], title: str | None = None
+) -> str:
+    """Store a conversation of ``username``: each user message at its time, with a reply."""
+    with app.app_context():
+        user = accounts.find_user(username)
+        assert isinstance(user, User)
+        session = ChatSession(user_id=user.id, title=title, created_at=texts_at[0][1])
+        db.session.add(session)
+        db.session.flush()
+        for index, (text, when) in enumerate(texts_at):
+            for offset, (role, content) in enumerate((("user", text), ("model", "ok"))):
+                db.session.add(
+                    ChatMessage(
+                        session_id=session.id,
+                        position=2 * index + offset,
+                        role=role,
+                        content=content,
+                        created_at=when,
+                    )
+                )
+        session.message_count = 2 * len(texts_at)
+        db.session.commit()
+        return str(session.id)
+
+
+def set_timezone(app: Flask, username: str, zone: str) -> None:
+    """Give ``username`` a time zone."""
+    with app.app_context():
+        user = accounts.find_user(username)
+        assert user is not None
+        accounts.update_settings(user, zone)
+
+
+def sse_events(response: Any) -> list[dict[str, Any]]:
+    """Parse an SSE response body into its JSON events (comments skipped)."""
+    events = []
+    for frame in response.get_data(as_text=True).split("\n\n"):
+        for line in frame.splitlines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
+    return events
