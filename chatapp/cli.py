@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 import flask_migrate
 from flask import Flask
 from flask.cli import with_appcontext
 
 from chatapp.errors import ApiError
-from chatapp.services import accounts, seed
+from chatapp.services import accounts, seed, weekly_batch
 
 
 @click.command("init-db")
@@ -62,7 +64,45 @@ def seed_command(users: int, sessions: int, messages: int) -> None:
     click.echo(f"Demo users demo1..demo{users}, password {seed.DEMO_PASSWORD!r}.")
 
 
+@click.command("weekly-insights")
+@click.option(
+    "--week",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Any day of the week to review (default: each user's current week).",
+)
+@click.option("--user", "username", help="Only this user (username or email).")
+@click.option("--all", "all_users", is_flag=True, help="Every user.")
+@with_appcontext
+def weekly_insights_command(week: datetime | None, username: str | None, all_users: bool) -> None:
+    """Generate missing weekly insights, e.g. from cron; exits 1 if any user failed.
+
+    Users with no conversations that week are skipped; existing insights are kept.
+    """
+    if (username is None) == (not all_users):
+        raise click.UsageError("Give either --user NAME or --all.")
+    try:
+        ids = weekly_batch.user_ids(username)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    report = weekly_batch.Report()
+    with click.progressbar(ids, label="Weekly insights") as bar:
+        for user_id in bar:
+            weekly_batch.run_one(user_id, week.date() if week else None, report)
+    click.echo(report.summary())
+    for name, reason in report.failed:
+        click.echo(f"Failed for {name}: {reason}", err=True)
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
-    for command in (init_db_command, create_user_command, create_token_command, seed_command):
+    commands = (
+        init_db_command,
+        create_user_command,
+        create_token_command,
+        seed_command,
+        weekly_insights_command,
+    )
+    for command in commands:
         app.cli.add_command(command)

@@ -39,6 +39,8 @@ class Config:
     CHAT_CONTEXT_TOKENS = 100_000  # history budget sent to the model (newest turns kept)
     # A turn still "in progress" after this long is presumed dead (its worker crashed).
     CHAT_TURN_TIMEOUT = 300
+    # Most of the user's own text (estimated tokens) sent for an insight or prompt ideas.
+    INSIGHT_CONTEXT_TOKENS = 8000
 
     REDIS_URL = ""
 

@@ -1,9 +1,10 @@
 """The JSON API: ``/api`` blueprints, and seed 001's paths at the root."""
 
-from . import chat, legacy, personalities
+from . import chat, insights, legacy, personalities
 from .views import bp, health_bp
 
 bp.register_api(chat.bp)
+bp.register_api(insights.bp)
 bp.register_api(personalities.bp)
 blueprints = (bp, health_bp, legacy.bp)
 

@@ -19,12 +19,14 @@ def wire() -> Iterator[GeminiWireServer]:
 
 
 @pytest.fixture
-def app(app: Flask, wire: GeminiWireServer) -> Flask:
+def app(app: Flask, wire: GeminiWireServer) -> Iterator[Flask]:
     """The standard test app, with its model pointed at the wire server."""
     wire.reset()
     app.config.update(GEMINI_API_KEY="test-key", GEMINI_BASE_URL=wire.base_url, GEMINI_RETRIES=1)
     gemini.init_app(app)
-    return app
+    model = app.extensions["gemini"]
+    yield app
+    model.client.close()  # release its pooled connections now, not at garbage collection
 
 
 @pytest.fixture

@@ -1,0 +1,87 @@
+"""Insights API (``/api/v1/chat``): 30-day insights, prompts, and weekly insights."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from flask_openapi3 import APIBlueprint, Tag
+
+from chatapp import schemas
+from chatapp.services import insights, weekly
+
+AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
+bp = APIBlueprint("insights", __name__, url_prefix="/v1/chat", abp_security=AUTH)
+tag = Tag(name="insights", description="Insights into the caller's own conversations")
+weekly_tag = Tag(name="weekly insights", description="One review per week (Saturday-Friday)")
+MODEL_ERRORS = schemas.errors(502, 503, 504)
+
+
+@bp.get(
+    "/insights",
+    tags=[tag],
+    responses={200: schemas.InsightsOut, **schemas.AUTHED_ERRORS, **MODEL_ERRORS},
+)
+def get_insights() -> dict[str, Any]:
+    """Generate an insight into the caller's last 30 days of conversations."""
+    return insights.last_30_days(g.user)
+
+
+@bp.get("/prompts", tags=[tag], responses={200: schemas.PromptList, **schemas.AUTHED_ERRORS})
+def get_prompts() -> dict[str, Any]:
+    """Suggest opening messages (a fixed set for a new user or without the model)."""
+    return insights.suggested_prompts(g.user)
+
+
+@bp.get(
+    "/weekly-insights/current",
+    tags=[weekly_tag],
+    responses={200: schemas.CurrentWeekOut, **schemas.AUTHED_ERRORS},
+)
+def current_weekly_insight() -> dict[str, Any]:
+    """Return the current week's bounds and its insight (null until generated)."""
+    week = weekly.current_week(g.user)
+    insight = weekly.find(g.user.id, week)
+    return {"insight": weekly.to_dict(insight) if insight else None, **weekly.bounds(week)}
+
+
+@bp.get(
+    "/weekly-insights/history",
+    tags=[weekly_tag],
+    responses={200: schemas.WeeklyInsightList, **schemas.AUTHED_ERRORS},
+)
+def weekly_insight_history() -> list[dict[str, Any]]:
+    """List the caller's weekly insights, newest week first (a bare array, as seed 003)."""
+    return [weekly.to_dict(insight) for insight in weekly.history(g.user)]
+
+
+@bp.get(
+    "/weekly-insights/<int:insight_id>",
+    tags=[weekly_tag],
+    responses={200: schemas.WeeklyInsightOut, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+)
+def get_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
+    """Return one of the caller's weekly insights."""
+    return weekly.to_dict(weekly.get_insight(g.user, path.insight_id))
+
+
+@bp.delete(
+    "/weekly-insights/<int:insight_id>",
+    tags=[weekly_tag],
+    responses={200: schemas.Success, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+)
+def delete_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
+    """Delete one of the caller's weekly insights."""
+    weekly.delete_insight(g.user, path.insight_id)
+    return {"success": True, "message": "Weekly insight deleted successfully"}
+
+
+@bp.post(
+    "/weekly-insights/generate",
+    tags=[weekly_tag],
+    responses={200: schemas.GenerateOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
+)
+def generate_weekly_insight(body: schemas.GenerateIn) -> dict[str, Any]:
+    """Generate this week's insight; the existing one is returned unless forceRegenerate."""
+    outcome = weekly.generate(g.user, force=body.forceRegenerate)
+    return weekly.outcome_to_dict(outcome)

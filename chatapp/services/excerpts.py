@@ -1,0 +1,152 @@
+"""What an insight reads: one user's own messages of a period, within a token budget.
+
+Only the user's own messages are read (never the model's replies, never another user's
+rows), newest first until the budget is spent; each message is clipped to a quarter of the
+budget so one long paste cannot crowd out the rest of the period. The chosen excerpts are
+then laid out oldest first, each with its local time and conversation title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from chatapp.extensions import db
+from chatapp.gemini import ModelError, ReplyStream
+from chatapp.models import ChatMessage, ChatSession
+from chatapp.services.history import CHARS_PER_TOKEN, estimate_tokens
+
+# A model reply that is empty or only whitespace is not an insight.
+EMPTY_REPLY = ModelError(502, "MODEL_EMPTY_REPLY", "The model returned an empty answer.")
+# The fixed part of a line ("- [Sat 21 Nov 14:03] () ") is about this many tokens.
+MIN_LINE_TOKENS = 6
+
+
+@dataclass(frozen=True)
+class Excerpts:
+    """The chosen text and what the period held."""
+
+    text: str  # the excerpts, oldest first, within the budget
+    conversations: int  # conversations the user wrote in during the period
+    messages: int  # the user's messages in the period
+    included: int  # how many of them are (possibly clipped) in ``text``
+
+
+def _period(user_id: int, start: datetime, stop: datetime) -> list[Any]:
+    """Conditions selecting the user's own, not failed, messages in ``[start, stop)``."""
+    return [
+        ChatSession.user_id == user_id,
+        ChatMessage.session_id == ChatSession.id,
+        ChatMessage.role == "user",
+        ChatMessage.status != "failed",
+        ChatMessage.created_at >= start,
+        ChatMessage.created_at < stop,
+    ]
+
+
+def count(user_id: int, start: datetime, stop: datetime) -> tuple[int, int]:
+    """Return (conversations, messages) the user wrote in ``[start, stop)``."""
+    row = db.session.execute(
+        select(func.count(func.distinct(ChatMessage.session_id)), func.count(ChatMessage.id))
+        .select_from(ChatMessage)
+        .join(ChatSession, ChatMessage.session_id == ChatSession.id)
+        .where(*_period(user_id, start, stop))
+    ).one()
+    return row[0] or 0, row[1] or 0
+
+
+def collect(
+    user_id: int, zone: str, start: datetime, stop: datetime, budget: int | None = None
+) -> Excerpts:
+    """Choose the user's newest messages of ``[start, stop)`` that fit ``budget`` tokens."""
+    budget = budget or current_app.config["INSIGHT_CONTEXT_TOKENS"]
+    conversations, messages = count(user_id, start, stop)
+    chosen = _newest_within(_newest(user_id, start, stop, budget), ZoneInfo(zone), budget)
+    return Excerpts("\n".join(reversed(chosen)), conversations, messages, len(chosen))
+
+
+def _newest(user_id: int, start: datetime, stop: datetime, budget: int) -> list[Any]:
+    """Return (content, created_at, title) of the period's messages, newest first.
+
+    Every formatted line costs at least ``MIN_LINE_TOKENS``, so no more rows than that
+    allows could fit the budget.
+    """
+    return list(
+        db.session.execute(
+            select(ChatMessage.content, ChatMessage.created_at, ChatSession.title)
+            .join(ChatSession, ChatMessage.session_id == ChatSession.id)
+            .where(*_period(user_id, start, stop))
+            .order_by(ChatMessage.created_at.desc(), ChatMessage.id.desc())
+            .limit(budget // MIN_LINE_TOKENS + 1)
+        )
+    )
+
+
+def _newest_within(rows: list[Any], zone: ZoneInfo, budget: int) -> list[str]:
+    """Format rows into lines, newest first, until the next one would exceed ``budget``."""
+    clip = max(budget // 4, 16) * CHARS_PER_TOKEN
+    lines: list[str] = []
+    used = 0
+    for content, created_at, title in rows:
+        text = " ".join(content.split())
+        if len(text) > clip:
+            text = text[: clip - 1] + "…"
+        when = created_at.astimezone(zone).strftime("%a %d %b %H:%M")
+        line = f"- [{when}] ({title or 'untitled'}) {text}"
+        cost = estimate_tokens(line)
+        if used + cost > budget:
+            break
+        lines.append(line)
+        used += cost
+    return lines
+
+
+def relay(
+    stream: ReplyStream, stopped: Callable[[], bool], kind: str
+) -> Generator[dict[str, Any], None, str | None]:
+    """Yield ``{"type": kind, "content"}`` per chunk; return the whole text.
+
+    Returns None, after yielding an ``error`` event, when the model fails or answers with
+    nothing; returns None silently when ``stopped()`` (the client left). The model request is
+    closed in every case.
+    """
+    parts: list[str] = []
+    try:
+        for chunk in stream:
+            if stopped():
+                return None
+            parts.append(chunk)
+            yield {"type": kind, "content": chunk}
+    except ModelError as exc:
+        yield error_event(exc)
+        return None
+    finally:
+        stream.close()
+    text = "".join(parts)
+    if not text.strip():
+        yield error_event(EMPTY_REPLY)
+        return None
+    return text
+
+
+def error_event(exc: ModelError) -> dict[str, Any]:
+    """The SSE ``error`` event for a failed generation: nothing was saved."""
+    return {
+        "type": "error",
+        "code": exc.code,
+        "message": f"{exc.message} Nothing was saved.",
+        "saved": False,
+    }
+
+
+def require_text(text: str) -> str:
+    """Return a model answer, or raise MODEL_EMPTY_REPLY for a blank one."""
+    if not text.strip():
+        raise EMPTY_REPLY
+    return text

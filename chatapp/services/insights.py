@@ -1,0 +1,160 @@
+"""Insights over the last 30 days, and suggested prompts, from the user's own messages.
+
+Both read only what :mod:`chatapp.services.excerpts` chooses (the caller's own messages,
+within ``INSIGHT_CONTEXT_TOKENS``). Nothing here is stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from flask import current_app
+from pydantic import BaseModel, Field, ValidationError
+
+from chatapp.extensions import db
+from chatapp.gemini import ModelError, get_model
+from chatapp.models import User, utcnow
+from chatapp.services import excerpts
+from chatapp.services.chat import api_error
+
+log = logging.getLogger(__name__)
+PERIOD = timedelta(days=30)
+NOTHING_YET = "No conversations in the last 30 days yet; chat first, then ask again."
+SYSTEM = (
+    "You give one user of a chat assistant a short, useful insight into the last 30 days of "
+    "their conversations, based only on the messages they wrote: recurring themes, progress, "
+    "open questions, and one or two concrete suggestions. Write Markdown, address the user "
+    "as 'you', and do not invent anything that is not in the messages."
+)
+PROMPTS_SYSTEM = (
+    "Suggest {count} short opening messages this user might want to send a chat assistant "
+    "next, following up on their recent messages. Answer with only a JSON array of objects "
+    'with the keys "text" (the message, at most 150 characters, in the user\'s voice) and '
+    '"category" (one of: {categories}).'
+)
+Category = Literal["reflection", "planning", "learning", "motivation", "follow-up"]
+CATEGORIES = Category.__args__
+PROMPT_COUNT = 5
+# For a new user, or when the model cannot help.
+DEFAULT_PROMPTS: list[tuple[str, Category]] = [
+    ("What should I focus on this week?", "planning"),
+    ("Help me break a big task into small steps.", "planning"),
+    ("Explain something I'm learning, step by step.", "learning"),
+    ("Help me reflect on what went well recently.", "reflection"),
+    ("How can I stay motivated on a long project?", "motivation"),
+]
+
+
+class Suggestion(BaseModel):
+    """One prompt the model suggested."""
+
+    text: str = Field(min_length=1, max_length=300)
+    category: Category
+
+
+def _recent(user: User, budget: int | None = None) -> tuple[excerpts.Excerpts, datetime]:
+    """The user's own messages of the last 30 days, and when they were read."""
+    now = utcnow()
+    return excerpts.collect(user.id, user.timezone, now - PERIOD, now, budget), now
+
+
+def _based_on(chosen: excerpts.Excerpts) -> dict[str, Any]:
+    """What an insight read (seed 003's ``based_on``, for conversations)."""
+    return {
+        "conversations_analyzed": chosen.conversations,
+        "messages_analyzed": chosen.included,
+        "messages_total": chosen.messages,
+        "time_period": "last_30_days",
+    }
+
+
+def _prompt(chosen: excerpts.Excerpts) -> str:
+    """The request for a 30-day insight."""
+    return (
+        f"In the last 30 days the user wrote {chosen.messages} message(s) in "
+        f"{chosen.conversations} conversation(s); the {chosen.included} most recent are "
+        f"below, oldest first, with local time and conversation title.\n\n{chosen.text}"
+    )
+
+
+def last_30_days(user: User) -> dict[str, Any]:
+    """Return an insight into the user's last 30 days (no model call when there is none)."""
+    chosen, now = _recent(user)
+    body: dict[str, Any] = {"generated_at": now.isoformat(), "based_on": _based_on(chosen)}
+    if not chosen.messages:
+        return {**body, "insights": None, "model": None, "message": NOTHING_YET}
+    model = get_model()
+    try:
+        text, _ = model.generate(_prompt(chosen), SYSTEM)
+        text = excerpts.require_text(text)
+    except ModelError as exc:
+        raise api_error(exc) from exc
+    return {**body, "insights": text, "model": model.name}
+
+
+def stream(user_id: int, stopped: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+    """The 30-day insight as SSE events (seed 003): start, content…, end, or error."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        return
+    chosen, now = _recent(user)
+    based_on = _based_on(chosen)
+    yield {"type": "start", "based_on": based_on}
+    if not chosen.messages:
+        yield {"type": "end", "insights": None, "message": NOTHING_YET, "based_on": based_on}
+        return
+    model = get_model()
+    replies = model.stream_prompt(_prompt(chosen), SYSTEM)
+    text = yield from excerpts.relay(replies, stopped, "content")
+    if text is not None:
+        end = {"generated_at": now.isoformat(), "based_on": based_on, "model": model.name}
+        yield {"type": "end", **end}
+
+
+def suggested_prompts(user: User) -> dict[str, Any]:
+    """Suggest opening messages from the user's recent ones; a fixed set otherwise."""
+    model = get_model()
+    if model.offline:
+        return _prompt_list(DEFAULT_PROMPTS, "default")
+    chosen, _ = _recent(user, current_app.config["INSIGHT_CONTEXT_TOKENS"] // 4)
+    if not chosen.messages:
+        return _prompt_list(DEFAULT_PROMPTS, "default")
+    system = PROMPTS_SYSTEM.format(count=PROMPT_COUNT, categories=", ".join(CATEGORIES))
+    try:
+        text, _ = model.generate(f"The user's recent messages:\n\n{chosen.text}", system)
+    except ModelError as exc:
+        log.info("Prompt suggestions failed (%s); using the defaults", exc.code)
+        return _prompt_list(DEFAULT_PROMPTS, "default")
+    suggestions = parse_suggestions(text)[:PROMPT_COUNT]
+    if not suggestions:
+        return _prompt_list(DEFAULT_PROMPTS, "default")
+    return _prompt_list([(s.text, s.category) for s in suggestions], "model")
+
+
+def parse_suggestions(text: str) -> list[Suggestion]:
+    """Read the model's JSON array (possibly in a code fence); skip invalid items."""
+    raw = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```")
+    try:
+        items = json.loads(raw)
+    except json.JSONDecodeError:
+        return []
+    suggestions = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            suggestions.append(Suggestion.model_validate(item))
+        except ValidationError:
+            continue
+    return suggestions
+
+
+def _prompt_list(items: list[tuple[str, str]], source: str) -> dict[str, Any]:
+    """Seed 003's prompt list, plus where the prompts came from."""
+    prompts = [
+        {"id": f"prompt_{index}", "text": text, "category": category}
+        for index, (text, category) in enumerate(items, start=1)
+    ]
+    return {"prompts": prompts, "total": len(prompts), "source": source}

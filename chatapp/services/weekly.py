@@ -1,0 +1,228 @@
+"""Weekly insights: the model's review of what a user wrote in one week.
+
+A week runs Saturday 00:00 to Friday 23:59:59 in the user's time zone (see
+:mod:`chatapp.services.weeks`). One insight per user and week; ``entry_count`` counts the
+conversations the user wrote in that week. A week without any is answered without calling
+the model. An insight is saved once, when the model's answer is complete; a failed or
+abandoned generation saves nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from chatapp.errors import NotFound
+from chatapp.extensions import db
+from chatapp.gemini import ModelError, get_model
+from chatapp.models import User, WeeklyInsight, utcnow
+from chatapp.rendering import render_markdown
+from chatapp.services import excerpts
+from chatapp.services.chat import api_error
+from chatapp.services.weeks import Week, week_at, week_containing
+
+NO_CONVERSATIONS = "No conversations found for this week; chat first, then try again."
+SYSTEM = (
+    "You write a short weekly review for one user of a chat assistant, based only on the "
+    "messages that user wrote during the week. Write Markdown that starts with the heading "
+    "'## Your Week in Review', then covers the main themes, progress and open questions, "
+    "and ends with one or two concrete suggestions for next week. Address the user as "
+    "'you'. Do not invent anything that is not in the messages."
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of asking for a week's insight."""
+
+    week: Week
+    insight: WeeklyInsight | None
+    is_existing: bool
+    entry_count: int
+    message: str | None = None
+
+
+def current_week(user: User) -> Week:
+    """Return the user's week that contains now."""
+    return week_at(utcnow(), user.timezone)
+
+
+def week_of(user: User, day: date | None) -> Week:
+    """Return the user's week containing local ``day``, or the current week."""
+    return current_week(user) if day is None else week_containing(day, user.timezone)
+
+
+def find(user_id: int, week: Week) -> WeeklyInsight | None:
+    """Return the user's insight for ``week``, if any."""
+    return db.session.scalars(
+        select(WeeklyInsight).where(
+            WeeklyInsight.user_id == user_id, WeeklyInsight.week_start == week.start
+        )
+    ).first()
+
+
+def get_insight(user: User, insight_id: int) -> WeeklyInsight:
+    """Return one of the user's insights, or 404 (also for someone else's)."""
+    insight = db.session.get(WeeklyInsight, insight_id)
+    if insight is None or insight.user_id != user.id:
+        raise NotFound("Weekly insight")
+    return insight
+
+
+def history(user: User) -> list[WeeklyInsight]:
+    """Return the user's insights, newest week first."""
+    return list(
+        db.session.scalars(
+            select(WeeklyInsight)
+            .where(WeeklyInsight.user_id == user.id)
+            .order_by(WeeklyInsight.week_start.desc())
+        )
+    )
+
+
+def delete_insight(user: User, insight_id: int) -> None:
+    """Delete one of the user's insights."""
+    db.session.delete(get_insight(user, insight_id))
+    db.session.commit()
+
+
+def _prompt(user: User, week: Week, chosen: excerpts.Excerpts) -> str:
+    """The request for one week's review."""
+    zone = ZoneInfo(user.timezone)
+    start = week.start.astimezone(zone).strftime("%A %d %B %Y")
+    end = week.end.astimezone(zone).strftime("%A %d %B %Y")
+    return (
+        f"The week runs from {start} to {end} ({user.timezone}). The user wrote "
+        f"{chosen.messages} message(s) in {chosen.conversations} conversation(s); the "
+        f"{chosen.included} most recent are below, oldest first, with local time and "
+        f"conversation title.\n\n{chosen.text}"
+    )
+
+
+def _collect(user: User, week: Week) -> excerpts.Excerpts:
+    """The user's own messages of ``week``, within the budget."""
+    return excerpts.collect(user.id, user.timezone, week.start, week.stop)
+
+
+def generate(user: User, day: date | None = None, force: bool = False) -> Outcome:
+    """Return the week's insight: the existing one unless ``force``, else a new one.
+
+    Model failures raise the API's error (nothing is saved).
+    """
+    week = week_of(user, day)
+    existing = find(user.id, week)
+    if existing is not None and not force:
+        return Outcome(week, existing, True, existing.entry_count)
+    chosen = _collect(user, week)
+    if not chosen.conversations:
+        return Outcome(week, None, False, 0, NO_CONVERSATIONS)
+    model = get_model()
+    try:
+        text, _ = model.generate(_prompt(user, week, chosen), SYSTEM)
+        text = excerpts.require_text(text)
+    except ModelError as exc:
+        raise api_error(exc) from exc
+    insight = save(user.id, week, text, chosen.conversations, model.name)
+    return Outcome(week, insight, False, chosen.conversations)
+
+
+def save(user_id: int, week: Week, content: str, entry_count: int, model: str) -> WeeklyInsight:
+    """Store the week's insight, replacing an earlier one (one row per user and week)."""
+    for _ in range(2):  # a concurrent first save may win the insert; then update its row
+        insight = find(user_id, week)
+        if insight is None:
+            insight = WeeklyInsight(user_id=user_id, week_start=week.start, created_at=utcnow())
+            db.session.add(insight)
+        insight.week_end = week.end
+        insight.content = content
+        insight.entry_count = entry_count
+        insight.model = model
+        insight.updated_at = utcnow()
+        try:
+            db.session.commit()
+            return insight
+        except IntegrityError:
+            db.session.rollback()
+    raise RuntimeError("could not save the weekly insight")
+
+
+def stream(
+    user_id: int, force: bool, usage: dict[str, Any], stopped: Callable[[], bool]
+) -> Iterator[dict[str, Any]]:
+    """Generate the current week's insight as SSE events: start, chunk…, done or error.
+
+    An existing insight (unless ``force``) is sent as one chunk. ``stopped()`` turning true
+    (the client left) ends the generation and saves nothing.
+    """
+    user = db.session.get(User, user_id)
+    if user is None:
+        return
+    week = current_week(user)
+    existing = find(user.id, week)
+    if existing is not None and not force:
+        yield _start(week, existing.entry_count, usage, True)
+        yield {"type": "chunk", "content": existing.content}
+        yield {"type": "done", "insight": to_dict(existing)}
+        return
+    chosen = _collect(user, week)
+    yield _start(week, chosen.conversations, usage, False)
+    if not chosen.conversations:
+        yield {"type": "done", "insight": None, "message": NO_CONVERSATIONS}
+        return
+    model = get_model()
+    replies = model.stream_prompt(_prompt(user, week, chosen), SYSTEM)
+    text = yield from excerpts.relay(replies, stopped, "chunk")
+    if text is not None:
+        insight = save(user.id, week, text, chosen.conversations, model.name)
+        yield {"type": "done", "insight": to_dict(insight)}
+
+
+def _start(week: Week, entry_count: int, usage: dict[str, Any], existing: bool) -> dict[str, Any]:
+    """The ``start`` event (seed 003's fields)."""
+    return {
+        "type": "start",
+        **bounds(week),
+        "entryCount": entry_count,
+        "usageInfo": usage,
+        "isExisting": existing,
+    }
+
+
+def bounds(week: Week) -> dict[str, str]:
+    """``weekStart`` and ``weekEnd`` as the API shows them."""
+    return {"weekStart": week.start.isoformat(), "weekEnd": week.end.isoformat()}
+
+
+def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
+    """Serialise the result of ``generate`` (seed 003's shape)."""
+    body: dict[str, Any] = {
+        "insight": to_dict(outcome.insight) if outcome.insight else None,
+        "isExisting": outcome.is_existing,
+        "entryCount": outcome.entry_count,
+        **bounds(outcome.week),
+    }
+    if outcome.message:
+        body["message"] = outcome.message
+    return body
+
+
+def to_dict(insight: WeeklyInsight) -> dict[str, Any]:
+    """Serialise a stored insight (seed 003's fields, plus ``html`` and ``model``)."""
+    return {
+        "id": insight.id,
+        "user_id": insight.user_id,
+        "week_start": insight.week_start.isoformat(),
+        "week_end": insight.week_end.isoformat(),
+        "content": insight.content,
+        "html": render_markdown(insight.content),
+        "entry_count": insight.entry_count,
+        "model": insight.model,
+        "created_at": insight.created_at.isoformat(),
+        "updated_at": insight.updated_at.isoformat(),
+    }
