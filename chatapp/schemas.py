@@ -478,3 +478,49 @@ class Success(BaseModel):
 
     success: bool
     message: str
+
+
+class UsageInfo(BaseModel):
+    """The caller's insight rate limit after this request (nulls when none applies)."""
+
+    allowed: bool
+    remaining: int | None
+    limit: int | None
+
+
+class WeeklyStreamEvent(BaseModel):
+    """One ``data:`` event of a weekly insight stream (``text/event-stream``).
+
+    ``start`` {weekStart, weekEnd, entryCount, usageInfo, isExisting}; ``chunk`` {content};
+    ``done`` {insight, message?} (insight null for a week without conversations);
+    ``error`` {code, message, saved: false}. Comments (``: keep-alive``) may come between.
+    """
+
+    type: Literal["start", "chunk", "done", "error"]
+    weekStart: datetime | None = None
+    weekEnd: datetime | None = None
+    entryCount: int | None = None
+    usageInfo: UsageInfo | None = None
+    isExisting: bool | None = None
+    content: str | None = None
+    insight: WeeklyInsightOut | None = None
+    code: str | None = None
+    message: str | None = None
+    saved: bool | None = None
+
+
+class InsightStreamEvent(BaseModel):
+    """One ``data:`` event of the 30-day insight stream.
+
+    ``start`` {based_on}; ``content`` {content}; ``end`` {generated_at, based_on, model} (or
+    {insights: null, message, based_on} with nothing to read); ``error`` {code, message}.
+    """
+
+    type: Literal["start", "content", "end", "error"]
+    based_on: BasedOn | None = None
+    content: str | None = None
+    generated_at: datetime | None = None
+    model: str | None = None
+    insights: None = None
+    code: str | None = None
+    message: str | None = None

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import Response, g
 from flask_openapi3 import APIBlueprint, Tag
 
-from chatapp import schemas
+from chatapp import schemas, sse
+from chatapp.extensions import limiter
 from chatapp.services import insights, weekly
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
@@ -25,6 +26,16 @@ MODEL_ERRORS = schemas.errors(502, 503, 504)
 def get_insights() -> dict[str, Any]:
     """Generate an insight into the caller's last 30 days of conversations."""
     return insights.last_30_days(g.user)
+
+
+@bp.get(
+    "/insights/stream",
+    tags=[tag],
+    responses={200: schemas.InsightStreamEvent, **schemas.AUTHED_ERRORS},
+)
+def stream_insights() -> Response:
+    """Stream the 30-day insight as server-sent events: start, content…, end, or error."""
+    return sse.event_response(insights.stream(g.user))
 
 
 @bp.get("/prompts", tags=[tag], responses={200: schemas.PromptList, **schemas.AUTHED_ERRORS})
@@ -85,3 +96,39 @@ def generate_weekly_insight(body: schemas.GenerateIn) -> dict[str, Any]:
     """Generate this week's insight; the existing one is returned unless forceRegenerate."""
     outcome = weekly.generate(g.user, force=body.forceRegenerate)
     return weekly.outcome_to_dict(outcome)
+
+
+@bp.get(
+    "/weekly-insights/stream",
+    tags=[weekly_tag],
+    responses={200: schemas.WeeklyStreamEvent, **schemas.AUTHED_ERRORS},
+)
+def stream_weekly_insight() -> Response:
+    """Stream this week's insight (the existing one, if any) as server-sent events.
+
+    Events: ``start``, ``chunk``…, ``done`` with the saved insight, or ``error`` (nothing
+    saved). The insight is saved once, when complete.
+    """
+    return sse.event_response(weekly.stream(g.user, False, _usage()))
+
+
+@bp.post(
+    "/weekly-insights/regenerate",
+    tags=[weekly_tag],
+    responses={200: schemas.WeeklyStreamEvent, **schemas.AUTHED_ERRORS},
+)
+def regenerate_weekly_insight() -> Response:
+    """Write this week's insight anew, streamed like ``GET .../stream``."""
+    return sse.event_response(weekly.stream(g.user, True, _usage()))
+
+
+def _usage() -> dict[str, Any]:
+    """The rate limit that applied to this request, as seed 003's ``usageInfo``."""
+    current = limiter.current_limit
+    if current is None:
+        return {"allowed": True, "remaining": None, "limit": None}
+    return {
+        "allowed": not current.breached,
+        "remaining": current.remaining,
+        "limit": current.limit.amount,
+    }

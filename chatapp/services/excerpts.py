@@ -8,7 +8,6 @@ then laid out oldest first, each with its local time and conversation title.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,12 +17,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from chatapp.extensions import db
-from chatapp.gemini import ModelError, ReplyStream
 from chatapp.models import ChatMessage, ChatSession
 from chatapp.services.history import CHARS_PER_TOKEN, estimate_tokens
 
-# A model reply that is empty or only whitespace is not an insight.
-EMPTY_REPLY = ModelError(502, "MODEL_EMPTY_REPLY", "The model returned an empty answer.")
 # The fixed part of a line ("- [Sat 21 Nov 14:03] () ") is about this many tokens.
 MIN_LINE_TOKENS = 6
 
@@ -105,48 +101,3 @@ def _newest_within(rows: list[Any], zone: ZoneInfo, budget: int) -> list[str]:
         lines.append(line)
         used += cost
     return lines
-
-
-def relay(
-    stream: ReplyStream, stopped: Callable[[], bool], kind: str
-) -> Generator[dict[str, Any], None, str | None]:
-    """Yield ``{"type": kind, "content"}`` per chunk; return the whole text.
-
-    Returns None, after yielding an ``error`` event, when the model fails or answers with
-    nothing; returns None silently when ``stopped()`` (the client left). The model request is
-    closed in every case.
-    """
-    parts: list[str] = []
-    try:
-        for chunk in stream:
-            if stopped():
-                return None
-            parts.append(chunk)
-            yield {"type": kind, "content": chunk}
-    except ModelError as exc:
-        yield error_event(exc)
-        return None
-    finally:
-        stream.close()
-    text = "".join(parts)
-    if not text.strip():
-        yield error_event(EMPTY_REPLY)
-        return None
-    return text
-
-
-def error_event(exc: ModelError) -> dict[str, Any]:
-    """The SSE ``error`` event for a failed generation: nothing was saved."""
-    return {
-        "type": "error",
-        "code": exc.code,
-        "message": f"{exc.message} Nothing was saved.",
-        "saved": False,
-    }
-
-
-def require_text(text: str) -> str:
-    """Return a model answer, or raise MODEL_EMPTY_REPLY for a blank one."""
-    if not text.strip():
-        raise EMPTY_REPLY
-    return text

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from flask import current_app
 from pydantic import BaseModel, Field, ValidationError
 
-from chatapp.extensions import db
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, utcnow
-from chatapp.services import excerpts
+from chatapp.services import answers, excerpts
 from chatapp.services.chat import api_error
 
 log = logging.getLogger(__name__)
@@ -87,29 +86,27 @@ def last_30_days(user: User) -> dict[str, Any]:
     body: dict[str, Any] = {"generated_at": now.isoformat(), "based_on": _based_on(chosen)}
     if not chosen.messages:
         return {**body, "insights": None, "model": None, "message": NOTHING_YET}
+    answers.release_connection()
     model = get_model()
     try:
         text, _ = model.generate(_prompt(chosen), SYSTEM)
-        text = excerpts.require_text(text)
+        text = answers.require_text(text)
     except ModelError as exc:
         raise api_error(exc) from exc
     return {**body, "insights": text, "model": model.name}
 
 
-def stream(user_id: int, stopped: Callable[[], bool]) -> Iterator[dict[str, Any]]:
+def stream(user: User) -> Iterator[dict[str, Any] | str]:
     """The 30-day insight as SSE events (seed 003): start, content…, end, or error."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        return
     chosen, now = _recent(user)
     based_on = _based_on(chosen)
     yield {"type": "start", "based_on": based_on}
     if not chosen.messages:
         yield {"type": "end", "insights": None, "message": NOTHING_YET, "based_on": based_on}
         return
+    answers.release_connection()
     model = get_model()
-    replies = model.stream_prompt(_prompt(chosen), SYSTEM)
-    text = yield from excerpts.relay(replies, stopped, "content")
+    text = yield from answers.relay(model.stream_prompt(_prompt(chosen), SYSTEM), "content")
     if text is not None:
         end = {"generated_at": now.isoformat(), "based_on": based_on, "model": model.name}
         yield {"type": "end", **end}
@@ -124,6 +121,7 @@ def suggested_prompts(user: User) -> dict[str, Any]:
     if not chosen.messages:
         return _prompt_list(DEFAULT_PROMPTS, "default")
     system = PROMPTS_SYSTEM.format(count=PROMPT_COUNT, categories=", ".join(CATEGORIES))
+    answers.release_connection()
     try:
         text, _ = model.generate(f"The user's recent messages:\n\n{chosen.text}", system)
     except ModelError as exc:

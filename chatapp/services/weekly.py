@@ -9,7 +9,7 @@ abandoned generation saves nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,7 +23,7 @@ from chatapp.extensions import db
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, WeeklyInsight, utcnow
 from chatapp.rendering import render_markdown
-from chatapp.services import excerpts
+from chatapp.services import answers, excerpts
 from chatapp.services.chat import api_error
 from chatapp.services.weeks import Week, week_at, week_containing
 
@@ -122,10 +122,12 @@ def generate(user: User, day: date | None = None, force: bool = False) -> Outcom
     chosen = _collect(user, week)
     if not chosen.conversations:
         return Outcome(week, None, False, 0, NO_CONVERSATIONS)
+    prompt = _prompt(user, week, chosen)
+    answers.release_connection()
     model = get_model()
     try:
-        text, _ = model.generate(_prompt(user, week, chosen), SYSTEM)
-        text = excerpts.require_text(text)
+        text, _ = model.generate(prompt, SYSTEM)
+        text = answers.require_text(text)
     except ModelError as exc:
         raise api_error(exc) from exc
     insight = save(user.id, week, text, chosen.conversations, model.name)
@@ -152,17 +154,12 @@ def save(user_id: int, week: Week, content: str, entry_count: int, model: str) -
     raise RuntimeError("could not save the weekly insight")
 
 
-def stream(
-    user_id: int, force: bool, usage: dict[str, Any], stopped: Callable[[], bool]
-) -> Iterator[dict[str, Any]]:
+def stream(user: User, force: bool, usage: dict[str, Any]) -> Iterator[dict[str, Any] | str]:
     """Generate the current week's insight as SSE events: start, chunk…, done or error.
 
-    An existing insight (unless ``force``) is sent as one chunk. ``stopped()`` turning true
-    (the client left) ends the generation and saves nothing.
+    An existing insight (unless ``force``) is sent as one chunk. A client that leaves
+    ends the generation (``GeneratorExit``) and nothing is saved.
     """
-    user = db.session.get(User, user_id)
-    if user is None:
-        return
     week = current_week(user)
     existing = find(user.id, week)
     if existing is not None and not force:
@@ -175,11 +172,12 @@ def stream(
     if not chosen.conversations:
         yield {"type": "done", "insight": None, "message": NO_CONVERSATIONS}
         return
+    prompt, user_id = _prompt(user, week, chosen), user.id
+    answers.release_connection()
     model = get_model()
-    replies = model.stream_prompt(_prompt(user, week, chosen), SYSTEM)
-    text = yield from excerpts.relay(replies, stopped, "chunk")
+    text = yield from answers.relay(model.stream_prompt(prompt, SYSTEM), "chunk")
     if text is not None:
-        insight = save(user.id, week, text, chosen.conversations, model.name)
+        insight = save(user_id, week, text, chosen.conversations, model.name)
         yield {"type": "done", "insight": to_dict(insight)}
 
 

@@ -48,10 +48,7 @@ def set_timezone(app: Flask, username: str, zone: str) -> None:
 
 
 def sse_events(response: Any) -> list[dict[str, Any]]:
-    """Parse an SSE response body into its JSON events (comments skipped)."""
-    events = []
-    for frame in response.get_data(as_text=True).split("\n\n"):
-        for line in frame.splitlines():
-            if line.startswith("data: "):
-                events.append(json.loads(line[6:]))
-    return events
+    """Parse the JSON ``data:`` events of an SSE response or body (comments skipped)."""
+    body = response if isinstance(response, str) else response.get_data(as_text=True)
+    frames = [frame for frame in body.split("\n\n") if frame.startswith("data: ")]
+    return [json.loads(frame.removeprefix("data: ")) for frame in frames]

@@ -17,16 +17,17 @@ USAGE = {"allowed": True, "remaining": 9, "limit": 10}
 
 
 def weekly_events(app: Flask, force: bool = False, stop_after: int | None = None) -> list[dict]:
-    """Run alice's weekly stream; pretend the client leaves after ``stop_after`` events."""
+    """Run alice's weekly stream; the client leaves after ``stop_after`` events."""
     with app.app_context():
         user = accounts.find_user("alice")
         events: list[dict[str, Any]] = []
-
-        def stopped() -> bool:
-            return stop_after is not None and len(events) >= stop_after
-
-        for event in weekly.stream(user.id, force, USAGE, stopped):
-            events.append(event)
+        generator = weekly.stream(user, force, USAGE)
+        for event in generator:
+            if isinstance(event, dict):
+                events.append(event)
+            if len(events) == stop_after:
+                generator.close()  # what the server does when the client disconnects
+                break
         return events
 
 
@@ -116,7 +117,7 @@ def test_30_day_insight_stream(app: Flask, wire: GeminiWireServer) -> None:
     wire.script(Reply(chunks=["You ", "said hello."]))
     with app.app_context():
         user = accounts.find_user("alice")
-        events = list(insights.stream(user.id, lambda: False))
+        events = list(insights.stream(user))
     assert [e["type"] for e in events] == ["start", "content", "content", "end"]
     assert events[0]["based_on"]["messages_analyzed"] == 1
     assert "".join(e["content"] for e in events[1:3]) == "You said hello."
