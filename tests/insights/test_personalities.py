@@ -132,3 +132,23 @@ def test_no_personality_sends_no_system_instruction(client, auth, wire: GeminiWi
     )
     assert response.status_code == 200
     assert wire.system_instruction(0) is None
+
+
+def test_conversation_keeps_its_prompt_after_the_personality_goes(
+    client, auth, wire: GeminiWireServer
+) -> None:
+    """The prompt is stored on the conversation: deleting the personality changes nothing."""
+    alice = auth.headers("alice")
+    mine = _create(client, alice, prompt="Be brief.")
+    first = client.post(
+        "/api/v1/chat/message", json={"message": "one", "personalityId": mine["id"]}, headers=alice
+    ).json
+    client.delete(f"/api/v1/personalities/{mine['id']}", headers=alice)
+    again = client.post(
+        "/api/v1/chat/message",
+        json={"message": "two", "sessionId": first["sessionId"]},
+        headers=alice,
+    )
+    assert again.status_code == 200
+    assert wire.contents(-1)[-1] == ("user", "two")
+    assert wire.system_instruction(-1) == "Be brief."

@@ -73,3 +73,10 @@ def test_bad_arguments(runner) -> None:
         result = runner.invoke(args=["weekly-insights", *args])
         assert result.exit_code != 0
         assert message in result.output, result.output
+
+
+def test_help(runner) -> None:
+    """The command explains itself."""
+    result = runner.invoke(args=["weekly-insights", "--help"])
+    assert result.exit_code == 0
+    assert "--week" in result.output and "--all" in result.output
