@@ -99,17 +99,19 @@ def _user_from_header(header: str) -> Any:
 
 
 @health_bp.get("/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health})
+@limiter.exempt
 def health_check() -> tuple[Response, int]:
-    """Report whether the service and its database answer."""
+    """Report whether the database (and Redis, when configured) answer; 503 without a database."""
     report = health.check()
-    return jsonify(report), 200 if report["status"] == "ok" else 503
+    return jsonify(report), 503 if report["status"] == "error" else 200
 
 
 @health_bp.get(
     "/v1/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health}
 )
+@limiter.exempt
 def health_check_v1() -> tuple[Response, int]:
-    """Report whether the service and its database answer."""
+    """Report whether the database (and Redis, when configured) answer; 503 without a database."""
     return health_check()
 
 
