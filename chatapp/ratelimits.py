@@ -74,8 +74,8 @@ def is_authenticated() -> bool:
     """
     if g.get("user") is not None or current_user.is_authenticated:
         return True
-    scheme, _, secret = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and accounts.user_for_token(secret.strip()) is not None
+    header = request.headers.get("Authorization")
+    return header is not None and accounts.user_for_bearer(header) is not None
 
 
 def counts_as_anonymous(_response: Response) -> bool:

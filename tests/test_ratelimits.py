@@ -154,10 +154,10 @@ def test_trusted_proxies(database_url: str, redis_url: str, proxies: int, separa
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("RATELIMIT_CHAT", "twenty a minute"), ("RATELIMIT_ANONYMOUS", "")],
+    [("RATELIMIT_CHAT", "twenty a minute"), ("RATELIMIT_ANONYMOUS", ""), ("TRUSTED_PROXIES", -1)],
 )
-def test_bad_limit_refuses_to_start(tmp_path: Any, key: str, value: str) -> None:
-    """A limit flask-limiter cannot parse stops the app at startup, naming the setting."""
+def test_bad_limit_refuses_to_start(tmp_path: Any, key: str, value: object) -> None:
+    """A limit flask-limiter cannot parse (or a negative proxy count) stops the app at startup."""
     with pytest.raises(RuntimeError, match=key):
         create_app(make_config(f"sqlite:///{tmp_path / 'x.db'}", **{key: value}))
 

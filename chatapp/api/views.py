@@ -86,8 +86,7 @@ def bp_view() -> Callable[..., Any] | None:
 
 def _user_from_header(header: str) -> Any:
     """Resolve ``Authorization: Bearer <token>`` to its user, or raise 401."""
-    scheme, _, secret = header.partition(" ")
-    user = accounts.user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    user = accounts.user_for_bearer(header)
     if user is None:
         raise ApiError(
             401,
