@@ -51,9 +51,10 @@ BODY_ERRORS = errors(400, 401, 403, 413, 429, 500)
 class Health(BaseModel):
     """Service health."""
 
-    status: Literal["ok", "error"]
+    status: Literal["ok", "degraded", "error"]
     timestamp: datetime
     database: Literal["ok", "error"]
+    redis: Literal["ok", "error"] | None = None  # only when REDIS_URL is set
 
 
 class UserOut(BaseModel):

@@ -2,7 +2,8 @@
 
 Set ``TEST_DATABASE_URL`` (for example ``postgresql+psycopg://postgres@127.0.0.1/test``) to
 run every database test against PostgreSQL too; CI does. Without it those runs are skipped
-with a reason.
+with a reason. ``TEST_REDIS_URL`` (a Redis database the tests may flush) does the same for
+the tests that need Redis.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
@@ -27,6 +29,7 @@ PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow, so it is done once per run.
 PW_HASH = generate_password_hash(PASSWORD)
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 _postgres_ready = False
 
 
@@ -54,9 +57,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
+def redis_url() -> Iterator[str]:
+    """The test Redis database, emptied before and after the test."""
+    if not REDIS_URL:
+        pytest.skip("Redis: set TEST_REDIS_URL to run the tests that need it")
+    client = redis.Redis.from_url(REDIS_URL)
+    client.flushdb()
+    yield REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture
+def app_overrides() -> dict[str, Any]:
+    """Config for the ``app`` fixture on top of :func:`make_config`; override it in a module."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
     """An app whose database has the current schema, and two users: alice and bob."""
-    app = create_app(make_config(database_url))
+    app = create_app(make_config(database_url, **app_overrides))
     with app.app_context():
         _fresh_schema(database_url)
         for name in ("alice", "bob"):
