@@ -117,6 +117,7 @@ FAILURES = [
     pytest.param(Reply(status=503), 502, "MODEL_UNAVAILABLE", id="503"),
     pytest.param(Reply(status=504), 504, "MODEL_TIMEOUT", id="504"),
     pytest.param(Reply(blocked="SAFETY"), 422, "PROMPT_BLOCKED", id="blocked"),
+    pytest.param(Reply(text="", finish_reason="SAFETY"), 422, "PROMPT_BLOCKED", id="withheld"),
     pytest.param(Reply.bad_key(), 502, "MODEL_AUTH", id="bad-key"),
     pytest.param(Reply(status=401, message="API key not valid."), 502, "MODEL_AUTH", id="401"),
     pytest.param(Reply(status=403, message="API key not valid."), 502, "MODEL_AUTH", id="403"),
@@ -141,6 +142,7 @@ def test_model_failure_is_mapped_stored_and_recoverable(
     assert failed.status_code == status
     assert failed.json["code"] == code
     assert failed.json["message"]
+    assert "Reason." not in failed.json["message"]  # "SAFETY", not "FinishReason.SAFETY"
     assert "API key not valid" not in failed.get_data(as_text=True)
     if status == 503:
         assert failed.headers["Retry-After"].isdigit()
