@@ -126,9 +126,7 @@ def _check_message_length(text: str) -> str:
 
 MessageText = Annotated[str, Field(min_length=1), AfterValidator(_check_message_length)]
 # A conversation id in a body: a UUID, so a typo is a 400 naming the field, not a 404.
-SessionId = Annotated[
-    str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")
-]
+SessionId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")]
 
 
 class MessageIn(Strict):
