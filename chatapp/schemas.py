@@ -275,11 +275,10 @@ class LegacySessions(BaseModel):
     chat_sessions: list[str]
 
 
-class LegacyTurn(BaseModel):
-    """Seed 001's message: role ``user`` or ``model``."""
+class LegacyTurn(MessageItem):
+    """Seed 001's message: role ``user`` or ``model``, with the fields of every message."""
 
-    role: Literal["user", "model"]
-    content: str
+    role: Literal["user", "model"]  # type: ignore[assignment]
 
 
 class LegacyHistory(BaseModel):

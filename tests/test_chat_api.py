@@ -354,7 +354,8 @@ def test_legacy_chat_and_history(alice: ApiUser) -> None:
     history = alice.call("GET", f"/history/alice/{chat_id}").json["history"]
     assert [turn["role"] for turn in history] == ["user", "model", "user", "model"]
     assert [history[0]["content"], history[2]["content"]] == ["hello", "again"]
-    assert set(history[0]) == {"role", "content"}
+    assert {"id", "timestamp", "status"} <= set(history[0])
+    assert history[1]["status"] == "complete"
 
 
 def test_legacy_routes_refuse_another_user_id(app: Flask, alice: ApiUser, bob: ApiUser) -> None:
