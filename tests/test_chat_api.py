@@ -426,7 +426,7 @@ def test_browser_login_needs_csrf_on_writes(
     assert sent.status_code == 200
     listing = client.get("/api/v1/chat/sessions").json
     assert [s["id"] for s in listing["sessions"]] == [sent.json["sessionId"]]
-    legacy = client.post(
-        "/chat", json={"user_id": "alice", "message": "hi"}, headers=auth.csrf_headers()
-    )
-    assert legacy.status_code == 200
+    legacy = {"user_id": "alice", "message": "hi"}
+    assert client.post("/chat", json=legacy).status_code == 403
+    assert client.post("/chat", json=legacy, headers=auth.csrf_headers()).status_code == 200
+    assert client.get("/history/alice").status_code == 200

@@ -165,6 +165,31 @@ def test_model_failure_is_mapped_stored_and_recoverable(
     assert len(alice.session(session_id).json["messages"]) == 5
 
 
+def test_retries_absorb_transient_failures(
+    app: Flask, wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """With GEMINI_RETRIES > 1 a 503 or 429 before the reply is retried, unseen by the user."""
+    app.extensions["gemini"] = gemini.build_model({**app.config, "GEMINI_RETRIES": 3})
+    wire.script(Reply(status=503), Reply(status=429), Reply(text="fine"))
+
+    response = alice.send("hello")
+    assert response.status_code == 200
+    assert response.json["response"] == "fine"
+    assert len(turns(wire)) == 3
+    assert alice.session(response.json["sessionId"]).json["messages"][0]["status"] == "complete"
+
+
+def test_model_name_and_api_version_come_from_configuration(
+    app: Flask, wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """The request path is built from GEMINI_API_VERSION and GEMINI_MODEL."""
+    config = {**app.config, "GEMINI_API_VERSION": "v1", "GEMINI_MODEL": "gemini-other"}
+    app.extensions["gemini"] = gemini.build_model(config)
+
+    assert alice.send("hello").json["model"] == "gemini-other"
+    assert turns(wire)[0].path == "/v1/models/gemini-other:generateContent"
+
+
 def test_bad_key_is_logged_for_the_operator(
     wire: GeminiWireServer, alice: ApiUser, caplog: pytest.LogCaptureFixture
 ) -> None:
