@@ -417,7 +417,7 @@ def test_deleting_during_a_turn_answers_404(
 ) -> None:
     """A conversation deleted while the model answers is gone; the sender is told so."""
     session_id = alice.send("first").json["sessionId"]
-    wire.script(Reply(delay=0.4))
+    wire.script(Reply(delay=0.8))
     count = len(wire.requests)
     thread, result = in_background(lambda: alice.send("in flight", session_id))
     assert wire.wait_requests(count + 1)
