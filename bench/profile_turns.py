@@ -1,4 +1,4 @@
-"""Profile chat turns in-process with pyinstrument (``pip install pyinstrument``).
+"""Profile chat turns in-process with pyinstrument (``pip install -e '.[bench]'``).
 
 Runs one conversation through the Flask test client against the Gemini wire server (real
 google-genai SDK) and profiles its last ``--profiled`` turns::
