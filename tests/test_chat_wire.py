@@ -6,6 +6,7 @@ header) or on how a failure of the model reaches the client.
 
 from __future__ import annotations
 
+import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -115,7 +116,9 @@ FAILURES = [
     pytest.param(Reply(status=429, retry_after=30), 503, "MODEL_RATE_LIMITED", id="429"),
     pytest.param(Reply(status=500), 502, "MODEL_UNAVAILABLE", id="500"),
     pytest.param(Reply(status=503), 502, "MODEL_UNAVAILABLE", id="503"),
+    pytest.param(Reply(status=502), 502, "MODEL_UNAVAILABLE", id="502"),
     pytest.param(Reply(status=504), 504, "MODEL_TIMEOUT", id="504"),
+    pytest.param(Reply(status=408), 504, "MODEL_TIMEOUT", id="408"),
     pytest.param(Reply(blocked="SAFETY"), 422, "PROMPT_BLOCKED", id="blocked"),
     pytest.param(Reply(text="", finish_reason="SAFETY"), 422, "PROMPT_BLOCKED", id="withheld"),
     pytest.param(Reply.bad_key(), 502, "MODEL_AUTH", id="bad-key"),
@@ -188,6 +191,19 @@ def test_model_name_and_api_version_come_from_configuration(
 
     assert alice.send("hello").json["model"] == "gemini-other"
     assert turns(wire)[0].path == "/v1/models/gemini-other:generateContent"
+
+
+def test_unreachable_model_is_502(app: Flask, alice: ApiUser) -> None:
+    """Nothing listening at GEMINI_BASE_URL: MODEL_UNAVAILABLE, and the message is kept."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    app.extensions["gemini"] = gemini.build_model({**app.config, "GEMINI_BASE_URL": closed})
+
+    response = alice.send("anyone there?")
+    assert (response.status_code, response.json["code"]) == (502, "MODEL_UNAVAILABLE")
+    session_id = alice.call("GET", "/api/v1/chat/sessions").json["sessions"][0]["id"]
+    assert alice.session(session_id).json["messages"][0]["status"] == "failed"
 
 
 def test_bad_key_is_logged_for_the_operator(
