@@ -197,11 +197,9 @@ class ApiUser:
 
     def send(self, message: str, session_id: str | None = None) -> Any:
         """Send a chat message (a new conversation without ``session_id``)."""
-        body = (
-            {"message": message}
-            if session_id is None
-            else {"message": message, "sessionId": session_id}
-        )
+        body = {"message": message}
+        if session_id is not None:
+            body["sessionId"] = session_id
         return self.call("POST", "/api/v1/chat/message", body)
 
     def session(self, session_id: str, **query: Any) -> Any:
