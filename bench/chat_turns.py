@@ -89,12 +89,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
-    """Run ``command`` (output to ``log``) for the duration of the block, then stop it."""
+def running(
+    command: list[str], env: dict[str, str], log: Path, pipe: bool = False
+) -> Iterator[subprocess.Popen]:
+    """Run ``command`` for the duration of the block, then stop it.
+
+    Its output goes to ``log``; with ``pipe`` its stdout is left for the caller to read.
+    """
     with log.open("w") as out:
-        process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=out, text=True
-        )
+        stdout = subprocess.PIPE if pipe else out
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=out, text=True)
     try:
         yield process
     finally:
@@ -274,7 +278,7 @@ def app_environment(args: Any, tmp: Path, wire_url: str) -> dict[str, str]:
 def benchmark(args: Any, tmp: Path) -> tuple[dict[str, float], dict[str, float]]:
     """Start the servers, run both phases, and return their summaries."""
     wire_command = [sys.executable, "-m", "tests.gemini_wire", "--max-records", "100"]
-    with running(wire_command, dict(os.environ), tmp / "wire.log") as wire:
+    with running(wire_command, dict(os.environ), tmp / "wire.log", pipe=True) as wire:
         wire_url = wire.stdout.readline().strip()
         env = app_environment(args, tmp, wire_url)
         token = prepare_database(env)
