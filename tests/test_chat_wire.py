@@ -37,9 +37,12 @@ def is_title(record: Recorded) -> bool:
     return (contents[0].get("parts") or [{}])[0].get("text", "").startswith(TITLE_PROMPT)
 
 
+GENERATE = ("generateContent", "streamGenerateContent")
+
+
 def turns(server: GeminiWireServer) -> list[Recorded]:
-    """The chat-turn requests the server received, oldest first."""
-    return [r for r in server.requests if r.method_name == "generateContent" and not is_title(r)]
+    """The chat-turn requests the server received (streamed or not), oldest first."""
+    return [r for r in server.requests if r.method_name in GENERATE and not is_title(r)]
 
 
 def contents(record: Recorded) -> list[tuple[str, str]]:
@@ -73,7 +76,7 @@ def test_model_receives_the_stored_conversation(wire: GeminiWireServer, alice: A
     assert [role for role, _ in sent] == ["user", "model"] * 3 + ["user"]
     for record in wire.requests:
         assert record.headers["x-goog-api-key"] == "test-key"
-        assert record.path == "/v1beta/models/gemini-test:generateContent"
+        assert record.path.startswith("/v1beta/models/gemini-test:")
         assert "systemInstruction" not in record.body
 
 
@@ -190,7 +193,7 @@ def test_model_name_and_api_version_come_from_configuration(
     app.extensions["gemini"] = gemini.build_model(config)
 
     assert alice.send("hello").json["model"] == "gemini-other"
-    assert turns(wire)[0].path == "/v1/models/gemini-other:generateContent"
+    assert turns(wire)[0].path.startswith("/v1/models/gemini-other:")
 
 
 def test_unreachable_model_is_502(app: Flask, alice: ApiUser) -> None:
