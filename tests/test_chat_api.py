@@ -10,6 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from chatapp.extensions import db
+from chatapp.gemini import OfflineModel, Usage
 from chatapp.models import ChatMessage, ChatSession
 from tests.conftest import ApiUser, AuthActions
 
@@ -430,3 +431,34 @@ def test_browser_login_needs_csrf_on_writes(
     assert client.post("/chat", json=legacy).status_code == 403
     assert client.post("/chat", json=legacy, headers=auth.csrf_headers()).status_code == 200
     assert client.get("/history/alice").status_code == 200
+
+
+# --- an unforeseen failure -------------------------------------------------------------------
+
+
+class BrokenModel(OfflineModel):
+    """A model that fails in a way nobody mapped."""
+
+    def send(self, *args: object, **kwargs: object) -> tuple[str, Usage]:
+        """Fail unexpectedly."""
+        raise RuntimeError("boom: secret internals")
+
+
+def test_unexpected_model_failure_is_500_and_recoverable(app: Flask, alice: ApiUser) -> None:
+    """An unforeseen error answers 500 without internals, marks the message, frees the chat."""
+    session_id = start(alice, "first")
+    app.extensions["gemini"] = BrokenModel()
+
+    response = alice.send("second", session_id)
+    assert response.status_code == 500
+    assert response.json["code"] == "INTERNAL_ERROR"
+    assert "boom" not in response.get_data(as_text=True)
+    last = alice.session(session_id).json["messages"][-1]
+    assert (last["content"], last["status"], last["error_code"]) == (
+        "second",
+        "failed",
+        "INTERNAL_ERROR",
+    )
+
+    app.extensions["gemini"] = OfflineModel()
+    assert "2 earlier turn(s)" in alice.send("third", session_id).json["response"]
