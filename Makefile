@@ -27,6 +27,10 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## Benchmark chat turns under gunicorn against a local Gemini wire server (docs/benchmarks.md).
+bench: $(VENV)/.installed
+	$(PY) bench/chat_turns.py $(BENCH_ARGS)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .

@@ -110,6 +110,14 @@ def handle_rate_limited(exc: RateLimitExceeded) -> Response | RateLimitExceeded:
     )
 
 
+def keep_retry_after_meaningful(response: Response) -> Response:
+    """Drop the ``Retry-After`` flask-limiter adds to every response, except where a
+    client should wait: a 429, and a 503 (the model's own rate limit)."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+    return response
+
+
 def init_app(app: Flask) -> None:
     """Check the limits, trust the configured proxies, and attach flask-limiter to ``app``."""
     config = app.config
@@ -128,6 +136,8 @@ def init_app(app: Flask) -> None:
         config.setdefault(
             "RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 1, "socket_timeout": 1}
         )
+    # Registered before flask-limiter's own hook, so it runs after it.
+    app.after_request(keep_retry_after_meaningful)
     limiter.init_app(app)
     limiter._storage_dead = False  # the one limiter outlives test apps; start each one healthy
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)

@@ -138,4 +138,8 @@ def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
 def rename_session(path: schemas.SessionPath, body: schemas.TitleIn) -> dict[str, Any]:
     """Rename a conversation; automatic titles never overwrite this one."""
     session = conversations.rename_session(g.user, path.session_id, body.title)
-    return {"id": str(session.id), "title": session.title, "updated_at": session.updated_at}
+    return {
+        "id": str(session.id),
+        "title": session.title,
+        "updated_at": session.updated_at.isoformat(),
+    }

@@ -69,8 +69,9 @@ def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
 )
 @session_limit
 def legacy_history(path: schemas.LegacyChatPath) -> dict[str, Any]:
-    """Return a conversation's messages as ``{"role", "content"}``."""
+    """Return a conversation's messages: ``{"role", "content"}`` and the usual fields."""
     _require_self(path.user_id)
     session = conversations.get_session(g.user, path.chat_id)
     messages = conversations.stored_messages(session)
-    return {"history": [{"role": m.role, "content": m.content} for m in messages]}
+    roles = conversations.STORED_ROLES
+    return {"history": [conversations.message_to_dict(m, roles) for m in messages]}
