@@ -9,6 +9,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from chatapp import api, auth, cli, config, database, errors, gemini, web
 from chatapp.extensions import csrf, limiter, login_manager
+from chatapp.services import stops
 
 ROOT = Path(__file__).resolve().parent.parent
 SECURITY_SCHEMES = {
@@ -44,6 +45,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     limiter.init_app(app)
     errors.init_app(app)
     gemini.init_app(app)
+    stops.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
     return app

@@ -27,11 +27,12 @@ class Config:
     MAX_CONTENT_LENGTH = 256 * 1024
 
     GEMINI_API_KEY = ""  # empty: the offline model answers
-    GEMINI_MODEL = "gemini-2.5-flash"
+    GEMINI_MODEL = "gemini-flash-latest"  # the 2.5 family shuts down on 2026-12-01
     GEMINI_BASE_URL = ""  # empty: Google's endpoint
     GEMINI_API_VERSION = "v1beta"
     GEMINI_TIMEOUT = 60.0  # seconds
     GEMINI_RETRIES = 3  # attempts for 408/429/5xx before a reply starts
+    GEMINI_MAX_CONNECTIONS = 1000  # open connections to the model per worker process
     GEMINI_CHAT_CACHE = 1000  # chat objects kept per process
     OFFLINE_MODEL_DELAY = 0.02  # seconds between the offline model's streamed words
 
@@ -39,6 +40,8 @@ class Config:
     CHAT_CONTEXT_TOKENS = 100_000  # history budget sent to the model (newest turns kept)
     # A turn still "in progress" after this long is presumed dead (its worker crashed).
     CHAT_TURN_TIMEOUT = 300
+    STREAM_KEEPALIVE = 15.0  # seconds of model silence before a `: keep-alive` comment
+    STREAM_STOP_POLL = 0.05  # seconds between each worker's checks for stop requests
 
     REDIS_URL = ""
 

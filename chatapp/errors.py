@@ -13,7 +13,10 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
+
+from chatapp.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +151,20 @@ def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     return "Internal Server Error", 500
 
 
+def handle_database_error(exc: OperationalError) -> Response | tuple[str, int]:
+    """The database is down or too busy: nothing was changed; the client may retry."""
+    log.error("Database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+    db.session.rollback()
+    message = "The database is unavailable or busy; nothing was changed. Try again shortly."
+    if wants_json():
+        return error_response(503, "DATABASE_UNAVAILABLE", message, headers={"Retry-After": "1"})
+    return message, 503
+
+
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(OperationalError, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -419,6 +419,9 @@ def build_model(config: dict[str, Any]) -> Model:
         api_version=config["GEMINI_API_VERSION"],
         timeout=int(config["GEMINI_TIMEOUT"] * 1000),  # the SDK counts milliseconds
         retry_options=retry,
+        # One client serves every thread of the worker: allow as many connections as
+        # there may be open streams (the HTTP library's default is 100).
+        client_args={"limits": httpx2.Limits(max_connections=config["GEMINI_MAX_CONNECTIONS"])},
     )
     client = genai.Client(api_key=config["GEMINI_API_KEY"], http_options=options)
     return GeminiModel(client, config["GEMINI_MODEL"], ChatCache(config["GEMINI_CHAT_CACHE"]))

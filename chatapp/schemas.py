@@ -146,6 +146,33 @@ class MessageOut(BaseModel):
     title: str | None
 
 
+class StreamEvent(BaseModel):
+    """One ``data:`` event of a reply stream (``text/event-stream``).
+
+    ``start`` {sessionId, model}; ``content`` {content}; ``end`` {messageId, model, status,
+    title, stopped?}; ``error`` {code, message}. Comment lines (``: keep-alive``) may come
+    between events.
+    """
+
+    type: Literal["start", "content", "end", "error"]
+    sessionId: str | None = None
+    content: str | None = None
+    messageId: int | None = None
+    model: str | None = None
+    status: str | None = None
+    title: str | None = None
+    stopped: bool | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class StopOut(BaseModel):
+    """Whether a reply in progress was asked to stop."""
+
+    sessionId: str
+    stopped: bool
+
+
 class MessageItem(BaseModel):
     """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised."""
 

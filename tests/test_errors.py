@@ -1,5 +1,7 @@
 """Every error under /api has the one JSON shape and changes nothing."""
 
+from pathlib import Path
+
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -82,3 +84,14 @@ def test_pages_keep_html_errors(client: FlaskClient) -> None:
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert response.mimetype == "text/html"
+
+
+def test_an_unreachable_database_is_a_503_in_the_error_shape(tmp_path: Path) -> None:
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}"))
+    response = app.test_client().get(
+        "/api/v1/chat/sessions", headers={"Authorization": "Bearer chat_whatever"}
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["code"] == "DATABASE_UNAVAILABLE"
+    assert "sqlite" not in response.get_data(as_text=True).lower()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g
+from flask import Response, g
 from flask_openapi3 import APIBlueprint, Tag
 
-from chatapp import schemas
-from chatapp.services import chat, conversations
+from chatapp import schemas, sse
+from chatapp.services import chat, conversations, stops
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -32,6 +32,36 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
         "model": reply.model,
         "title": session.title,
     }
+
+
+@bp.post(
+    "/message/stream",
+    tags=[chat_tag],
+    responses={200: schemas.StreamEvent, **schemas.BODY_ERRORS, **schemas.errors(404, 409)},
+)
+def stream_message(body: schemas.MessageIn) -> Response:
+    """Send a message and stream the reply as server-sent events (see docs/streaming.md).
+
+    Events: ``start``, ``content``…, then ``end`` (``stopped`` after a stop) or ``error``
+    with the same codes as ``/chat/message``. Errors before the stream starts are
+    ordinary JSON errors.
+    """
+    turn = chat.prepare_turn(g.user, body.message, body.sessionId, body.personalityId)
+    return sse.event_response(chat.stream_reply(turn))
+
+
+@bp.post(
+    "/session/<session_id>/stop",
+    tags=[chat_tag],
+    responses={200: schemas.StopOut, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+)
+def stop(path: schemas.SessionPath) -> dict[str, Any]:
+    """Stop the reply being written in a conversation, from any worker.
+
+    ``stopped`` is false (still a 200) when nothing was being written.
+    """
+    stopped = stops.request_stop(g.user, path.session_id)
+    return {"sessionId": path.session_id, "stopped": stopped}
 
 
 @bp.post(

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, update
 
+from chatapp import sse
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
-from chatapp.gemini import ModelError, Turn, Usage, get_model
+from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
-from chatapp.services import conversations
+from chatapp.services import conversations, stops
 from chatapp.services.history import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
 # Recorded on a user's message when the turn failed in a way we did not foresee.
 UNEXPECTED = ModelError(500, "INTERNAL_ERROR", "Something went wrong on our side. Try again.")
+INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -112,7 +116,12 @@ def _append(session: ChatSession, role: str, text: str, **fields: object) -> Cha
 
 
 def complete_turn(
-    turn: PreparedTurn, text: str, usage: Usage, model: str, status: str = "complete"
+    turn: PreparedTurn,
+    text: str,
+    usage: Usage,
+    model: str,
+    status: str = "complete",
+    error_code: str | None = None,
 ) -> ChatMessage:
     """Store the reply as one model message, release the lock, and title a new chat."""
     session = db.session.get(ChatSession, turn.session_id, populate_existing=True)
@@ -123,6 +132,7 @@ def complete_turn(
         "model",
         text,
         status=status,
+        error_code=error_code,
         model=model,
         prompt_tokens=usage.prompt_tokens,
         output_tokens=usage.output_tokens,
@@ -130,7 +140,7 @@ def complete_turn(
     _release(turn)
     db.session.commit()
     if not turn.history and session.title is None and not session.title_set_by_user:
-        _auto_title(session, turn.message)
+        _auto_title(session, turn.message, ask_model=status == "complete")
     return reply
 
 
@@ -154,9 +164,13 @@ def _release(turn: PreparedTurn) -> None:
     )
 
 
-def _auto_title(session: ChatSession, first_message: str) -> None:
-    """Title the conversation after its first exchange, unless the user already did."""
-    title = get_model().title(first_message)
+def _auto_title(session: ChatSession, first_message: str, ask_model: bool) -> None:
+    """Title the conversation after its first exchange, unless the user already did.
+
+    An interrupted first reply gets its title from the message's first words, so a stop
+    is not held up by another model call.
+    """
+    title = get_model().title(first_message) if ask_model else fallback_title(first_message)
     db.session.execute(
         update(ChatSession)
         .where(ChatSession.id == session.id, ChatSession.title_set_by_user.is_(False))
@@ -191,3 +205,69 @@ def one_off(prompt: str) -> tuple[str, str]:
     except ModelError as exc:
         raise api_error(exc) from exc
     return text, model.name
+
+
+def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
+    """Stream the reply to a prepared turn as SSE events, storing it once at the end.
+
+    Events: ``start``, ``content``… and ``end`` (``stopped`` when a stop interrupted it),
+    or ``error`` with the model's code. A stop, a broken model stream or a client that
+    goes away leaves what was received stored as one ``interrupted`` reply; a failure
+    before the first chunk marks the user's message failed, as without streaming.
+    """
+    model = get_model()
+    yield {"type": "start", "sessionId": str(turn.session_id), "model": model.name}
+    reply = model.stream(str(turn.session_id), turn.history, turn.message, turn.system)
+    pipe = sse.Pipe(reply, sse.keepalive_seconds())
+    received: list[str] = []
+    try:
+        with stops.watcher().watching(turn.session_id, turn.turn_id, pipe):
+            for item in pipe:
+                if item is sse.KEEPALIVE:
+                    yield item
+                else:
+                    received.append(item)
+                    yield {"type": "content", "content": item}
+    except sse.Interrupted:
+        stored = complete_turn(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
+        yield _end_event(stored, stopped=True)
+        return
+    except GeneratorExit:
+        complete_turn(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
+        log.info("Client left a stream in session %s", turn.session_id)
+        raise
+    except Exception as exc:
+        yield _failure_event(turn, received, reply.usage, model.name, exc)
+        return
+    finally:
+        pipe.close()
+    yield _end_event(complete_turn(turn, "".join(received), reply.usage, model.name))
+
+
+def _failure_event(
+    turn: PreparedTurn, received: list[str], usage: Usage, model: str, exc: Exception
+) -> dict[str, Any]:
+    """Store what a failed stream leaves behind and describe the failure as an event."""
+    error = exc if isinstance(exc, ModelError) else UNEXPECTED
+    if error is UNEXPECTED:
+        log.exception("A stream failed in session %s", turn.session_id, exc_info=exc)
+    if received:
+        complete_turn(turn, "".join(received), usage, model, INTERRUPTED, error_code=error.code)
+    else:
+        fail_turn(turn, error)
+    return {"type": "error", "code": error.code, "message": error.message}
+
+
+def _end_event(reply: ChatMessage, stopped: bool = False) -> dict[str, Any]:
+    """The ``end`` event for a stored reply (with the conversation's title)."""
+    session = db.session.get(ChatSession, reply.session_id)
+    event: dict[str, Any] = {
+        "type": "end",
+        "messageId": reply.id,
+        "model": reply.model,
+        "status": reply.status,
+        "title": session.title if session else None,
+    }
+    if stopped:
+        event["stopped"] = True
+    return event

@@ -1,0 +1,143 @@
+"""Server-sent events: the one machinery behind every streaming endpoint.
+
+A stream is a generator of events (dicts, sent as ``data: <json>``) run in the request's
+thread, so it has the request's app context and database session. It reads a blocking
+source (the model's reply) through a :class:`Pipe`, which runs the source in a thread of
+its own and hands over its items. That keeps the request thread free to send keep-alive
+comments while the model is silent and to react at once to an interruption (a stop) that
+arrives from elsewhere, without waiting for the model's next chunk.
+
+When the client disconnects, the server closes the response; the event generator then gets
+``GeneratorExit`` at the ``yield`` where it waits, and cleans up (stores what it has).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from flask import Response, current_app, stream_with_context
+
+log = logging.getLogger(__name__)
+# Sent when nothing else was for a while, so proxies keep the connection open.
+KEEPALIVE = ": keep-alive\n\n"
+HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+class Interrupted(Exception):
+    """The stream was interrupted from outside (``reason``: for example ``"stopped"``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _End:
+    """The source is exhausted."""
+
+
+class _Failure:
+    """The source raised ``exc``."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class Pipe:
+    """Run a blocking iterable in a thread; iterate its items here, with keep-alives.
+
+    Iterating a pipe yields the source's items, :data:`KEEPALIVE` after ``keepalive``
+    seconds of silence, re-raises the source's exception, and raises :class:`Interrupted`
+    as soon as :meth:`interrupt` is called from any thread. :meth:`close` tells the source's
+    thread to stop; it closes the source (in its own thread, which the SDK requires) when
+    the source's next item arrives.
+    """
+
+    def __init__(self, source: Iterable[Any], keepalive: float) -> None:
+        self._source = source
+        self._keepalive = keepalive
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="sse-pipe", daemon=True)
+        self._thread.start()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            try:
+                item = self._queue.get(timeout=self._keepalive)
+            except queue.Empty:
+                yield KEEPALIVE
+                continue
+            if isinstance(item, _End):
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            if isinstance(item, Interrupted):
+                raise item
+            yield item
+
+    def interrupt(self, reason: str) -> None:
+        """Make the reader raise :class:`Interrupted` now (safe from any thread)."""
+        self._queue.put(Interrupted(reason))
+
+    def close(self) -> None:
+        """Stop reading the source; it is closed in its own thread."""
+        self._closed.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the source's thread to finish; return whether it did."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    def _read(self) -> None:
+        """Move the source's items to the queue until it ends, fails, or we are closed."""
+        iterator = iter(self._source)
+        try:
+            for item in iterator:
+                if self._closed.is_set():
+                    break
+                self._queue.put(item)
+        except BaseException as exc:  # handed to the reader, who decides
+            self._queue.put(_Failure(exc))
+        else:
+            self._queue.put(_End())
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+
+
+def encode(event: dict[str, Any] | str) -> str:
+    """Encode one event as an SSE frame (strings such as :data:`KEEPALIVE` pass as is)."""
+    if isinstance(event, str):
+        return event
+    return f"data: {json.dumps(event, separators=(',', ':'), default=str)}\n\n"
+
+
+def event_response(events: Iterator[dict[str, Any] | str]) -> Response:
+    """Send ``events`` as a ``text/event-stream`` response, in the request's context."""
+    frames = (encode(event) for event in events)
+    return Response(
+        stream_with_context(_closing(frames, events)),
+        mimetype="text/event-stream",
+        headers=HEADERS,
+    )
+
+
+def _closing(frames: Iterator[str], events: Iterator[Any]) -> Iterator[str]:
+    """Yield ``frames``; when the client goes away, close the event generator."""
+    try:
+        yield from frames
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+
+
+def keepalive_seconds() -> float:
+    """How long a stream may stay silent before a keep-alive comment is sent."""
+    return float(current_app.config["STREAM_KEEPALIVE"])
