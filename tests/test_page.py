@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.gemini_wire import GeminiWireServer
+from tests.gemini_wire import GeminiWireServer, Reply
 from tests.live_server import LiveServer
 
 playwright = pytest.importorskip("playwright.sync_api")
@@ -110,6 +110,17 @@ class Page:
 
     def messages(self) -> Any:
         return self.page.locator("#message-list li.message")
+
+    def composer(self) -> Any:
+        return self.page.get_by_role("textbox", name="Message")
+
+    def streaming(self) -> Any:
+        return self.page.locator("#message-list li.streaming")
+
+    def send(self, text: str) -> None:
+        """Type a message and press Enter."""
+        self.composer().fill(text)
+        self.composer().press("Enter")
 
 
 @pytest.fixture
@@ -297,3 +308,175 @@ def test_narrow_screen_and_keyboard(live: LiveServer, tab: Page) -> None:
     tab.page.keyboard.press("Enter")
     expect(sidebar).to_be_hidden()
     expect(tab.page.get_by_text("small screens")).to_be_visible()
+
+
+CODE_REPLY = [
+    "Here is a **Python** example:\n\n",
+    "```python\ndef greet(name):\n",
+    '    return f"Hello, {name}!"\n```\n\n',
+    "Call `greet` with any name.",
+]
+LONG_REPLY = [f"word{n} " for n in range(300)]
+
+
+def test_register_chat_stop_reload_rename_delete_and_tokens(
+    live: LiveServer, wire: GeminiWireServer, tab: Page
+) -> None:
+    page = tab.page
+    tab.goto("/auth/register")
+    page.get_by_label("Username").fill("carol")
+    page.get_by_label("Email").fill("carol@example.com")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Welcome, carol")).to_be_visible()
+    expect(page.locator("#offline-banner")).to_have_count(0)  # a Gemini key is configured
+    page.get_by_role("button", name="Log out").click()
+    tab.login("carol")
+
+    # A reply streams in as raw text, then the rendered HTML replaces it.
+    wire.script(Reply(chunks=CODE_REPLY, chunk_delay=0.3), Reply(text="Python greetings"))
+    tab.send("Show me a Python greeting")
+    expect(tab.streaming()).to_contain_text("Here is a **Python**")
+    expect(page.get_by_role("button", name="Stop")).to_be_visible()
+    expect(tab.composer()).to_be_disabled()
+    tab.shot("chat-streaming")
+    expect(tab.streaming()).to_have_count(0)
+    reply = tab.messages().last
+    expect(reply.locator("strong")).to_have_text("Python")
+    expect(reply.locator("pre.highlight code")).to_contain_text("def greet(name):")
+    expect(page).to_have_url(re.compile(r"/chat/[0-9a-f-]{36}$"))
+    expect(page.get_by_role("heading", name="Python greetings")).to_be_visible()
+    expect(page.get_by_role("link", name="Python greetings")).to_have_attribute(
+        "aria-current", "page"
+    )
+    expect(tab.composer()).to_be_enabled()
+    expect(page.get_by_role("button", name="Stop")).to_be_hidden()
+    tab.shot("chat-reply")
+
+    # Stop a long reply: the part received stays, marked stopped, also after a reload.
+    wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
+    tab.send("Now a very long story")
+    expect(tab.streaming()).to_contain_text("word3 ")
+    page.get_by_role("button", name="Stop").click()
+    expect(tab.streaming()).to_have_count(0)
+    stopped = tab.messages().last
+    expect(stopped.locator(".note")).to_have_text("Stopped: the reply ends here.")
+    partial = stopped.locator(".body").inner_text()
+    assert "word3" in partial and "word299" not in partial
+    page.reload()
+    expect(tab.messages()).to_have_count(4)
+    expect(tab.messages().last.locator(".body")).to_have_text(partial)
+    expect(tab.messages().last).to_contain_text("Stopped: the reply ends here.")
+    tab.shot("chat-stopped-after-reload")
+
+    # Rename, then delete.
+    page.get_by_role("button", name="Rename “Python greetings”").click()
+    page.get_by_label("New title (Enter saves, Escape cancels)").fill("Greeters")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Greeters")).to_be_visible()
+    page.get_by_role("button", name="Delete “Greeters”").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(tab.sidebar_links()).to_have_count(0)
+    expect(page).to_have_url(f"{live.url}/")
+    assert live.session_titles("carol") == []
+
+    # Create a token, see it once, revoke it.
+    page.get_by_role("link", name="Settings").click()
+    page.get_by_label("Token name").fill("ci")
+    page.get_by_role("button", name="Create token").click()
+    expect(page.get_by_label("New token")).not_to_have_value("")
+    page.get_by_role("button", name="Revoke token “ci”").click()
+    page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
+    expect(page.get_by_text("No tokens yet.")).to_be_visible()
+
+
+def test_xss_in_sent_message_and_streamed_reply_never_runs(
+    live: LiveServer, wire: GeminiWireServer, tab: Page
+) -> None:
+    # Payloads split across chunks, as a model might send them.
+    chunks = [piece for payload in XSS_PAYLOADS for piece in (payload[:7], payload[7:] + "\n\n")]
+    wire.script(Reply(chunks=chunks, chunk_delay=0.1), Reply(text="<script>alert(11)</script>"))
+    tab.login()
+    tab.send(XSS_TEXT)
+    expect(tab.streaming()).to_contain_text("<img src=x onerror=alert(1)>")
+    assert_nothing_injected(tab)
+    expect(tab.streaming()).to_have_count(0)
+    expect(tab.messages()).to_have_count(2)
+    expect(tab.messages().first).to_contain_text("<script>alert(2)</script>")
+    expect(tab.messages().last).to_contain_text('<svg onload="alert(6)"></svg>')
+    assert_nothing_injected(tab)
+    expect(tab.page.get_by_role("link", name="<script>alert(11)</script>")).to_be_visible()
+    tab.page.reload()
+    expect(tab.messages()).to_have_count(2)
+    assert_nothing_injected(tab)
+
+
+def test_failed_turn_shows_error_and_retry(
+    live: LiveServer, wire: GeminiWireServer, tab: Page
+) -> None:
+    wire.script(Reply(status=503), Reply(text="Back again"), Reply(text="Retry works"))
+    tab.login()
+    tab.send("Are you there?")
+    alert = tab.page.locator("#message-list").get_by_role("alert")
+    expect(alert).to_contain_text("MODEL_UNAVAILABLE")
+    failed = tab.messages().first
+    expect(failed.locator(".note")).to_contain_text("Not answered")
+    expect(tab.composer()).to_be_enabled()
+    tab.shot("chat-failed-turn")
+    tab.page.reload()  # a failed last message still offers Retry
+    expect(alert.get_by_role("button", name="Retry")).to_be_visible()
+    alert.get_by_role("button", name="Retry").click()
+    expect(tab.messages()).to_have_count(3)
+    expect(tab.messages().last).to_contain_text("Back again")
+    expect(alert).to_have_count(0)
+    tab.errors.clear()  # nothing else, but no console noise from the 503 either
+    assert [m.status for m in live.messages(tab.page.url.rsplit("/", 1)[1])] == [
+        "failed",
+        "complete",
+        "complete",
+    ]
+
+
+def test_reload_during_a_stream_shows_the_stored_partial_reply(
+    live: LiveServer, wire: GeminiWireServer, tab: Page
+) -> None:
+    wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
+    tab.login()
+    tab.send("Write at length")
+    expect(tab.streaming()).to_contain_text("word5 ")
+    tab.page.reload()
+    last = tab.messages().last
+    expect(last.locator(".note")).to_have_text("Stopped: the reply ends here.")
+    expect(last.locator(".body")).to_contain_text("word5")
+    expect(tab.composer()).to_be_enabled()
+
+
+def test_enter_sends_shift_enter_breaks_line_and_history_navigation(
+    live: LiveServer, tab: Page
+) -> None:
+    first = live.create_session("alice", "First chat", [("user", "first text")])
+    live.create_session("alice", "Second chat", [("user", "second text")])
+    tab.login()
+    tab.page.get_by_role("link", name="First chat").click()
+    expect(tab.page.get_by_text("first text")).to_be_visible()
+    tab.page.get_by_role("link", name="Second chat").click()
+    expect(tab.page.get_by_text("second text")).to_be_visible()
+    tab.page.go_back()
+    expect(tab.page).to_have_url(f"{live.url}/chat/{first}")
+    expect(tab.page.get_by_text("first text")).to_be_visible()
+    expect(tab.page.get_by_role("heading", name="First chat")).to_be_visible()
+    tab.page.go_back()
+    expect(tab.page.get_by_role("heading", name="Welcome, alice")).to_be_visible()
+    tab.page.go_forward()
+    expect(tab.page.get_by_text("first text")).to_be_visible()
+
+    composer = tab.composer()
+    composer.fill("line one")
+    composer.press("Shift+Enter")
+    composer.press_sequentially("line two")
+    expect(composer).to_have_value("line one\nline two")
+    composer.press("Enter")
+    expect(tab.messages().nth(1)).to_contain_text("line one\nline two")
+    expect(tab.messages()).to_have_count(3)
+    expect(composer).to_have_value("")

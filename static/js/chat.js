@@ -217,5 +217,5 @@ window.addEventListener("popstate", () => openConversation(idFromPath(window.loc
 
 history.replaceState({ id: state.sessionId }, "", pathFor(state.sessionId));
 sidebar.kick();
+setBusy(false);
 openConversation(state.sessionId);
-textarea.focus();

@@ -107,5 +107,6 @@ copyButton.addEventListener("click", async () => {
   }
 });
 
+document.getElementById("create-token").disabled = false;
 showAccount().catch(showError);
 showTokens().catch(showError);
