@@ -29,9 +29,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the whole run."""
+    """One headless Chromium for this module (Playwright's loop must not outlive it)."""
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -98,7 +98,7 @@ class Page:
         self.page.get_by_label("Username").fill(username)
         self.page.get_by_label("Password").fill(password)
         self.page.get_by_role("button", name="Log in").click()
-        expect(self.page.get_by_role("textbox", name="Message")).to_be_visible()
+        expect(self.composer()).to_be_enabled()  # the page's script is running
 
     def shot(self, name: str) -> None:
         """Save a screenshot into tests/artifacts/."""
@@ -121,6 +121,14 @@ class Page:
         """Type a message and press Enter."""
         self.composer().fill(text)
         self.composer().press("Enter")
+
+
+@pytest.fixture
+def offline_live(tmp_path: Path) -> Iterator[LiveServer]:
+    """The app with no Gemini key: the offline model answers."""
+    with LiveServer(tmp_path / "offline.db", OFFLINE_MODEL_DELAY=0.0) as server:
+        server.create_user("alice")
+        yield server
 
 
 @pytest.fixture
@@ -333,6 +341,7 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(page.locator("#offline-banner")).to_have_count(0)  # a Gemini key is configured
     page.get_by_role("button", name="Log out").click()
     tab.login("carol")
+    expect(page.get_by_role("heading", name="Welcome, carol")).to_be_visible()
 
     # A reply streams in as raw text, then the rendered HTML replaces it.
     wire.script(Reply(chunks=CODE_REPLY, chunk_delay=0.3), Reply(text="Python greetings"))
@@ -480,3 +489,19 @@ def test_enter_sends_shift_enter_breaks_line_and_history_navigation(
     expect(tab.messages().nth(1)).to_contain_text("line one\nline two")
     expect(tab.messages()).to_have_count(3)
     expect(composer).to_have_value("")
+    expect(tab.sidebar_links().first).to_have_text("First chat")  # moved up, title kept
+
+
+def test_offline_model_banner_and_reply(browser: Any, offline_live: LiveServer) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, color_scheme="dark")
+    tab = Page(context.new_page(), offline_live)
+    tab.login()
+    banner = tab.page.get_by_role("status").filter(has_text="offline model is answering")
+    expect(banner).to_contain_text("GEMINI_API_KEY")
+    tab.send("Hello offline")
+    expect(tab.messages()).to_have_count(2)
+    expect(tab.messages().last).to_contain_text("Hello offline")
+    expect(tab.messages().last.locator(".who")).to_have_text("offline")
+    tab.shot("chat-offline-dark")
+    context.close()
+    assert tab.dialogs == [] and tab.errors == []

@@ -148,7 +148,7 @@ function started(turn, sessionId) {
     history.pushState({ id: sessionId }, "", pathFor(sessionId));
     sidebar.setCurrent(sessionId);
   }
-  sidebar.moveToTop({ id: sessionId, title: null });
+  sidebar.moveToTop(isNew ? { id: sessionId, title: null } : { id: sessionId });
 }
 
 async function finishTurn(turn, { end, error }) {
