@@ -505,3 +505,35 @@ def test_offline_model_banner_and_reply(browser: Any, offline_live: LiveServer) 
     tab.shot("chat-offline-dark")
     context.close()
     assert tab.dialogs == [] and tab.errors == []
+
+
+def test_sse_reader_handles_split_frames_crlf_and_keepalives(tab: Page) -> None:
+    tab.goto("/auth/login")
+    events = tab.page.evaluate(
+        """async (chunks) => {
+            const { readEvents } = await import("/static/js/sse.js");
+            const encoder = new TextEncoder();
+            const body = new ReadableStream({
+                start(controller) {
+                    for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
+                    controller.close();
+                },
+            });
+            const events = [];
+            for await (const event of readEvents(body)) events.push(event);
+            return events;
+        }""",
+        [
+            'data: {"type":"start","sessionId":"s1"}\r',
+            '\n\r\n: keep-alive\n\ndata: {"type":"con',
+            'tent","content":"a\\nb"}\n\ndata: {"type":"content",',
+            '"content":"é"}\n\n: keep-alive\n\n',
+            'data: {"type":"end","messageId":7}',
+        ],
+    )
+    assert events == [
+        {"type": "start", "sessionId": "s1"},
+        {"type": "content", "content": "a\nb"},
+        {"type": "content", "content": "é"},
+        {"type": "end", "messageId": 7},
+    ]

@@ -142,6 +142,8 @@ function started(turn, sessionId) {
   const isNew = !turn.sessionId;
   turn.sessionId = sessionId;
   stopButton.disabled = false;
+  // The composer was disabled under the keyboard's focus: hand it to Stop.
+  if (document.activeElement === document.body) stopButton.focus();
   if (isNew && state.sessionId === null) {
     state.sessionId = sessionId;
     view.sessionId = sessionId;
@@ -169,17 +171,23 @@ async function finishTurn(turn, { end, error }) {
     sidebar.setTitle(id, title);
   }
   if (error) view.showError(error, () => send(turn.text));
+  else if (data?.generating) watchGeneration(id); // the server is still storing the reply
 }
 
 async function stop() {
   const turn = state.turn;
   if (!turn?.sessionId) return;
   stopButton.disabled = true;
+  let stopped = false;
   try {
-    await api(`/chat/session/${encodeURIComponent(turn.sessionId)}/stop`, { method: "POST" });
+    const path = `/chat/session/${encodeURIComponent(turn.sessionId)}/stop`;
+    stopped = (await api(path, { method: "POST" })).stopped;
   } catch {
-    turn.controller.abort(); // the server stores what it has when the client goes away
+    stopped = false;
   }
+  // Not stopped by the server (nothing running there yet, or no answer): leave the stream;
+  // the server stores what it has, as interrupted, when the client goes away.
+  if (!stopped) turn.controller.abort();
 }
 
 function setSidebarOpen(open) {
