@@ -490,6 +490,10 @@ def test_enter_sends_shift_enter_breaks_line_and_history_navigation(
     expect(tab.messages()).to_have_count(3)
     expect(composer).to_have_value("")
     expect(tab.sidebar_links().first).to_have_text("First chat")  # moved up, title kept
+    tab.page.get_by_role("button", name="New chat").click()
+    expect(tab.page).to_have_url(f"{live.url}/")
+    expect(tab.page.get_by_role("heading", name="Welcome, alice")).to_be_visible()
+    expect(composer).to_be_focused()
 
 
 def test_offline_model_banner_and_reply(browser: Any, offline_live: LiveServer) -> None:

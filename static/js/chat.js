@@ -19,6 +19,7 @@ const sidebar = new Sidebar({
   onOpen: (id) => navigate(id),
   onDeleted: (id) => {
     if (id === state.sessionId) navigate(null, { replace: true });
+    document.getElementById("new-chat").focus(); // the focused entry is gone
   },
   onRenamed: (id, title) => {
     if (id === state.sessionId) showTitle(title);
@@ -125,7 +126,7 @@ async function readTurn(turn, append) {
   if (turn.sessionId) body.sessionId = turn.sessionId;
   try {
     for await (const event of stream("/chat/message/stream", body, { signal: turn.controller.signal })) {
-      if (event.type === "start") started(turn, event.sessionId);
+      if (event.type === "start") started(turn, event);
       else if (event.type === "content") append(event.content);
       else if (event.type === "end") return { end: event };
       else if (event.type === "error") return { error: event };
@@ -138,8 +139,9 @@ async function readTurn(turn, append) {
 }
 
 /** The server stored the message: a new chat now has an id, a URL and a sidebar entry. */
-function started(turn, sessionId) {
+function started(turn, { sessionId, model }) {
   const isNew = !turn.sessionId;
+  view.nameStreamingModel(model);
   turn.sessionId = sessionId;
   stopButton.disabled = false;
   // The composer was disabled under the keyboard's focus: hand it to Stop.

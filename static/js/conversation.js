@@ -115,6 +115,7 @@ export class ConversationView {
   /** Add the reply being written; returns a function that appends a text delta to it. */
   appendStreaming(label = "Writing…") {
     const item = bubble("assistant", "Model");
+    this.streamingItem = item;
     item.classList.add("transient", "streaming");
     item.setAttribute("aria-busy", "true");
     const body = item.querySelector(".body");
@@ -126,6 +127,11 @@ export class ConversationView {
       body.textContent += delta; // raw text while streaming: never parsed as HTML
       if (pinned) this.scrollToEnd();
     };
+  }
+
+  /** Name the model writing the streaming reply (the stream's start event says which). */
+  nameStreamingModel(model) {
+    if (model && this.streamingItem) this.streamingItem.querySelector(".who").textContent = model;
   }
 
   /** Show a failed turn's error after the last message, with a Retry button. */
