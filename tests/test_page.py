@@ -541,3 +541,19 @@ def test_sse_reader_handles_split_frames_crlf_and_keepalives(tab: Page) -> None:
         {"type": "content", "content": "é"},
         {"type": "end", "messageId": 7},
     ]
+
+
+def test_second_tab_shows_a_reply_being_written_then_the_stored_reply(
+    live: LiveServer, wire: GeminiWireServer, tab: Page
+) -> None:
+    wire.script(Reply(chunks=[f"part{n} " for n in range(40)], chunk_delay=0.05))
+    tab.login()
+    tab.send("Write something")
+    expect(tab.streaming()).to_contain_text("part1 ")
+    other = Page(tab.page.context.new_page(), live)
+    other.goto(tab.page.url.removeprefix(live.url))
+    expect(other.streaming()).to_contain_text("A reply is being written…")
+    expect(other.messages().last).to_contain_text("part39", timeout=10_000)
+    expect(other.streaming()).to_have_count(0)
+    expect(tab.messages().last).to_contain_text("part39")
+    assert other.dialogs == [] and other.errors == []

@@ -80,20 +80,22 @@ async function watchGeneration(id) {
   while (poll === state.poll) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     if (poll !== state.poll) return;
+    let data;
     try {
-      const data = await view.refresh();
-      if (!data.generating) return afterTurn(id, data);
-      view.appendStreaming("A reply is being written…");
+      data = await view.refresh();
     } catch {
       return;
     }
+    if (poll !== state.poll) return;
+    showSessionTitle(id, data.title);
+    if (!data.generating) return offerRetry();
+    view.appendStreaming("A reply is being written…");
   }
 }
 
-function afterTurn(id, data) {
-  showTitle(data.title);
-  sidebar.setTitle(id, data.title);
-  offerRetry();
+function showSessionTitle(id, title) {
+  showTitle(title);
+  sidebar.setTitle(id, title);
 }
 
 function setBusy(busy) {
@@ -125,7 +127,8 @@ async function readTurn(turn, append) {
   const body = { message: turn.text };
   if (turn.sessionId) body.sessionId = turn.sessionId;
   try {
-    for await (const event of stream("/chat/message/stream", body, { signal: turn.controller.signal })) {
+    const events = stream("/chat/message/stream", body, { signal: turn.controller.signal });
+    for await (const event of events) {
       if (event.type === "start") started(turn, event);
       else if (event.type === "content") append(event.content);
       else if (event.type === "end") return { end: event };
@@ -155,23 +158,21 @@ function started(turn, { sessionId, model }) {
   sidebar.moveToTop(isNew ? { id: sessionId, title: null } : { id: sessionId });
 }
 
-async function finishTurn(turn, { end, error }) {
+/** Show the stored turn (server-rendered) in place of the streamed text, or its error. */
+async function finishTurn(turn, { error }) {
   const id = turn.sessionId;
-  if (!id || id !== state.sessionId) {
-    if (error && !id) view.showError(error, () => send(turn.text));
-    return;
-  }
+  // Moved on to another conversation: it shows the stored turn when reopened. (Both null:
+  // a new chat whose message never reached the server.)
+  if (id !== state.sessionId) return;
   let data = null;
-  try {
-    data = await view.refresh();
-  } catch (failure) {
-    error = error ?? { message: failure.message, code: failure.code };
+  if (id) {
+    try {
+      data = await view.refresh();
+    } catch (failure) {
+      error ??= { message: failure.message, code: failure.code };
+    }
   }
-  if (data) {
-    const title = end?.title ?? data.title;
-    showTitle(title);
-    sidebar.setTitle(id, title);
-  }
+  if (data) showSessionTitle(id, data.title);
   if (error) view.showError(error, () => send(turn.text));
   else if (data?.generating) watchGeneration(id); // the server is still storing the reply
 }

@@ -119,11 +119,13 @@ export class ConversationView {
     item.classList.add("transient", "streaming");
     item.setAttribute("aria-busy", "true");
     const body = item.querySelector(".body");
-    body.dataset.placeholder = label;
+    body.textContent = label;
+    body.classList.add("placeholder");
     this.list.append(item);
     this.scrollToEnd();
     return (delta) => {
       const pinned = this.nearEnd();
+      if (body.classList.replace("placeholder", "raw")) body.textContent = "";
       body.textContent += delta; // raw text while streaming: never parsed as HTML
       if (pinned) this.scrollToEnd();
     };
