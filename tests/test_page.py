@@ -557,3 +557,19 @@ def test_second_tab_shows_a_reply_being_written_then_the_stored_reply(
     expect(other.streaming()).to_have_count(0)
     expect(tab.messages().last).to_contain_text("part39")
     assert other.dialogs == [] and other.errors == []
+
+
+def test_broken_stream_keeps_the_partial_reply_and_offers_retry(
+    live: LiveServer, wire: GeminiWireServer, tab: Page
+) -> None:
+    wire.script(Reply(chunks=["First half, ", "second half."], break_after=1), Reply(text="Whole"))
+    tab.login()
+    tab.send("Tell me")
+    alert = tab.page.locator("#message-list").get_by_role("alert")
+    expect(alert).to_contain_text("MODEL_UNAVAILABLE")
+    cut = tab.messages().last
+    expect(cut.locator(".body")).to_have_text("First half,")
+    expect(cut.locator(".note")).to_contain_text("Cut off")
+    alert.get_by_role("button", name="Retry").click()
+    expect(tab.messages()).to_have_count(4)
+    expect(tab.messages().last).to_contain_text("Whole")

@@ -204,7 +204,11 @@ export function messageItem(message) {
 
 function statusNote(message) {
   let text = null;
-  if (message.status === "interrupted") text = "Stopped: the reply ends here.";
+  if (message.status === "interrupted") {
+    text = message.error_code
+      ? `Cut off: ${describeError(message.error_code)}`
+      : "Stopped: the reply ends here.";
+  }
   if (message.status === "failed") text = `Not answered: ${describeError(message.error_code)}`;
   if (!text) return null;
   const note = document.createElement("p");
