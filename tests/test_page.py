@@ -316,6 +316,13 @@ def test_narrow_screen_and_keyboard(live: LiveServer, tab: Page) -> None:
     tab.page.keyboard.press("Enter")
     expect(sidebar).to_be_hidden()
     expect(tab.page.get_by_text("small screens")).to_be_visible()
+    tab.page.get_by_role("link", name="Settings").click()
+    expect(tab.page.locator("#account")).to_contain_text("alice@example.com")
+    tab.page.get_by_label("Token name").fill("phone")
+    tab.page.get_by_role("button", name="Create token").click()
+    expect(tab.page.locator("#token-rows tr")).to_have_count(1)
+    assert tab.page.evaluate("document.documentElement.scrollWidth") <= 360
+    tab.shot("settings-360")
 
 
 CODE_REPLY = [
