@@ -27,9 +27,11 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Benchmark chat turns under gunicorn against a local Gemini wire server (docs/benchmarks.md).
+## Benchmarks under gunicorn against a local Gemini wire server (docs/benchmarks.md):
+## chat turns (BENCH_ARGS) and streams (STREAM_ARGS).
 bench: $(VENV)/.installed
-	$(PY) bench/chat_turns.py $(BENCH_ARGS)
+	$(PY) -m bench.chat_turns $(BENCH_ARGS)
+	$(PY) -m bench.streams $(STREAM_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

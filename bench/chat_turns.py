@@ -17,18 +17,13 @@ One command (``make bench``, or ``python bench/chat_turns.py --clients 8 --turns
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
-import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,8 +32,9 @@ import httpx2
 from google import genai
 from google.genai import types
 
-ROOT = Path(__file__).resolve().parent.parent
-MODEL = "gemini-bench"
+from bench import harness
+
+MODEL = "gemini-bench"  # what harness.app_environment configures
 EDGE = 10  # turns counted as "early" and as "late"
 RATE_TARGET = 0.60
 GROWTH_TARGET = 1.20
@@ -79,65 +75,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     return parser.parse_args(argv)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def running(
-    command: list[str], env: dict[str, str], log: Path, pipe: bool = False
-) -> Iterator[subprocess.Popen]:
-    """Run ``command`` for the duration of the block, then stop it.
-
-    Its output goes to ``log``; with ``pipe`` its stdout is left for the caller to read.
-    """
-    with log.open("w") as out:
-        stdout = subprocess.PIPE if pipe else out
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=out, text=True)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
-    """Wait until ``url`` answers 200, or fail with the process's log."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        with contextlib.suppress(httpx2.TransportError):
-            if httpx2.get(url, timeout=1).status_code == 200:
-                return
-        time.sleep(0.1)
-    raise SystemExit(f"{url} did not come up:\n{log.read_text()[-3000:]}")
-
-
-def flask(env: dict[str, str], *args: str) -> str:
-    """Run a ``flask --app chatapp`` command; return its output."""
-    command = [sys.executable, "-m", "flask", "--app", "chatapp", *args]
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def prepare_database(env: dict[str, str]) -> str:
-    """Migrate the database, create a fresh user, and return an API token for it."""
-    flask(env, "init-db")
-    name = f"bench{secrets.token_hex(4)}"
-    flask(env, "create-user", name, "--email", f"{name}@example.com", "--password", "pw-bench-1")
-    return flask(env, "create-token", name).strip().splitlines()[-1]
 
 
 def message(client: int, turn: int, chars: int) -> str:
@@ -255,42 +192,13 @@ def report(chat: dict[str, float], raw: dict[str, float], args: Any) -> str:
     return "\n".join(lines)
 
 
-def app_environment(args: Any, tmp: Path, wire_url: str) -> dict[str, str]:
-    """The environment gunicorn and the CLI run in."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("GEMINI_", "GOOGLE_"))
-    }
-    env.update(
-        CHATAPP_ENV="production",
-        SECRET_KEY=secrets.token_hex(32),
-        DATABASE_URL=args.database_url or f"sqlite:///{tmp / 'bench.db'}",
-        GEMINI_API_KEY="bench-key",
-        GEMINI_BASE_URL=wire_url,
-        GEMINI_MODEL=MODEL,
-        REDIS_URL=args.redis_url,
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
 def benchmark(args: Any, tmp: Path) -> tuple[dict[str, float], dict[str, float]]:
     """Start the servers, run both phases, and return their summaries."""
-    wire_command = [sys.executable, "-m", "tests.gemini_wire", "--max-records", "100"]
-    with running(wire_command, dict(os.environ), tmp / "wire.log", pipe=True) as wire:
-        wire_url = wire.stdout.readline().strip()
-        env = app_environment(args, tmp, wire_url)
-        token = prepare_database(env)
-        port = free_port()
-        gunicorn = [
-            sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
-            "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-            "--threads", str(args.threads), "wsgi:app",
-        ]  # fmt: skip
-        base_url = f"http://127.0.0.1:{port}"
-        with running(gunicorn, env, tmp / "gunicorn.log") as server:
-            wait_ready(f"{base_url}/api/health", server, tmp / "gunicorn.log")
+    with harness.wire_server(tmp) as wire_url:
+        database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
+        env = harness.app_environment(database_url, wire_url, args.redis_url)
+        token = harness.prepare_database(env)
+        with harness.gunicorn(env, tmp, args.workers, args.threads) as base_url:
             chat = in_parallel(
                 "chat", args.clients, lambda n: chat_conversation(base_url, token, n, args)
             )
@@ -327,5 +235,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     sys.exit(main())

@@ -32,7 +32,7 @@ def test_messages_are_distinct_and_sized() -> None:
 def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     """A tiny run starts the wire server and gunicorn, and reports both phases."""
     out = tmp_path / "bench.json"
-    command = [sys.executable, "bench/chat_turns.py", "--clients", "2", "--turns", "3"]
+    command = [sys.executable, "-m", "bench.chat_turns", "--clients", "2", "--turns", "3"]
     done = subprocess.run(
         [*command, "--workers", "1", "--threads", "2", "--json", str(out)],
         cwd=ROOT,
