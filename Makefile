@@ -18,9 +18,20 @@ run: $(VENV)/.installed
 	$(FLASK) init-db
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+## Production: migrate, then gunicorn with gunicorn.conf.py (see README "Production").
+serve: $(VENV)/.installed
+	$(FLASK) init-db
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
+
 ## Run the whole test suite (SQLite; PostgreSQL too when TEST_DATABASE_URL is set).
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## Benchmarks under gunicorn against a local Gemini wire server (docs/benchmarks.md):
+## chat turns (BENCH_ARGS) and streams (STREAM_ARGS).
+bench: $(VENV)/.installed
+	$(PY) -m bench.chat_turns $(BENCH_ARGS)
+	$(PY) -m bench.streams $(STREAM_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

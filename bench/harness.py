@@ -1,27 +1,26 @@
 """What every benchmark needs: a local Gemini server, a database, and chatapp under gunicorn.
 
 Everything runs as separate processes on this machine, as in production: the wire-format
-server (``tests.gemini_wire``), gunicorn with the production worker class, and the
-benchmark's clients in the calling process.
+server (``tests.gemini_wire``), gunicorn with ``gunicorn.conf.py``, and the benchmark's
+clients in the calling process.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx2
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 
 
 def free_port() -> int:
@@ -31,101 +30,104 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@contextmanager
-def wire_server(chunk_delay: float = 0.0, chunks: int = 20) -> Iterator[str]:
-    """Run the local Gemini server as a process; yield its base URL."""
-    process = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "tests.gemini_wire", "--port", "0"),
-            *("--chunk-delay", str(chunk_delay), "--chunks", str(chunks), "--max-records", "100"),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+@contextlib.contextmanager
+def running(
+    command: list[str], env: dict[str, str], log: Path, pipe: bool = False
+) -> Iterator[subprocess.Popen]:
+    """Run ``command`` for the duration of the block, then stop it.
+
+    Its output goes to ``log``; with ``pipe`` its stdout is left for the caller to read.
+    """
+    with log.open("w") as out:
+        stdout = subprocess.PIPE if pipe else out
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=stdout, stderr=out, text=True)
     try:
-        assert process.stdout is not None
-        yield process.stdout.readline().strip()
+        yield process
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
-@contextmanager
-def database(url: str | None) -> Iterator[str]:
-    """Yield ``url``, or a fresh SQLite file in a temporary directory when it is ``None``."""
-    if url:
-        yield url
-        return
-    with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as tmp:
-        yield f"sqlite:///{tmp}/bench.db"
+def wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+    """Wait until ``url`` answers 200, or fail with the process's log."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        with contextlib.suppress(httpx2.TransportError):
+            if httpx2.get(url, timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not come up:\n{log.read_text()[-3000:]}")
 
 
-def app_env(database_url: str, gemini_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a benchmarked chatapp: no rate limits, the local model server."""
-    env = dict(os.environ)
+@contextlib.contextmanager
+def wire_server(tmp: Path, chunk_delay: float = 0.0, chunks: int = 3) -> Iterator[str]:
+    """Run the local Gemini server as a process; yield its base URL."""
+    command = [sys.executable, "-m", "tests.gemini_wire", "--max-records", "100"]
+    command += ["--chunk-delay", str(chunk_delay), "--chunks", str(chunks)]
+    log = tmp / f"wire-{chunk_delay}-{chunks}.log"
+    with running(command, dict(os.environ), log, pipe=True) as wire:
+        yield wire.stdout.readline().strip()
+
+
+def app_environment(database_url: str, wire_url: str, redis_url: str = "") -> dict[str, str]:
+    """The environment gunicorn and the CLI run in: production mode, the local model
+    server, rate limits off (a benchmark client is meant to exceed them)."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GEMINI_", "GOOGLE_"))
+    }
     env.update(
+        CHATAPP_ENV="production",
+        SECRET_KEY=secrets.token_hex(32),
         DATABASE_URL=database_url,
         GEMINI_API_KEY="bench-key",
-        GEMINI_BASE_URL=gemini_url,
-        GEMINI_RETRIES="1",
+        GEMINI_BASE_URL=wire_url,
+        GEMINI_MODEL="gemini-bench",
+        REDIS_URL=redis_url,
         RATELIMIT_ENABLED="false",
-        SECRET_KEY="bench-secret",
         PYTHONPATH=str(ROOT),
     )
-    env.update(extra)
     return env
 
 
 def flask(env: dict[str, str], *args: str) -> str:
-    """Run a ``flask --app chatapp`` command; return its last line of output."""
-    result = subprocess.run(
-        [str(BIN / "flask"), "--app", "chatapp", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+    """Run a ``flask --app chatapp`` command; return its output."""
+    command = [sys.executable, "-m", "flask", "--app", "chatapp", *args]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
-def bench_user(env: dict[str, str], name: str = "bench") -> str:
-    """Migrate the database, create a user if needed, and return a fresh API token."""
+def prepare_database(env: dict[str, str]) -> str:
+    """Migrate the database, create a fresh user, and return an API token for it."""
     flask(env, "init-db")
-    with suppress(subprocess.CalledProcessError):  # the user exists from an earlier run
-        flask(env, "create-user", name, "--email", f"{name}@example.com", "--password", "x" * 12)
-    return flask(env, "create-token", name, "--name", "bench")
+    name = f"bench{secrets.token_hex(4)}"
+    flask(env, "create-user", name, "--email", f"{name}@example.com", "--password", "pw-bench-1")
+    return flask(env, "create-token", name).strip().splitlines()[-1]
 
 
-@contextmanager
-def gunicorn(env: dict[str, str], workers: int, threads: int) -> Iterator[str]:
-    """Serve chatapp under gunicorn with the threaded worker class; yield its base URL."""
+@contextlib.contextmanager
+def gunicorn(env: dict[str, str], tmp: Path, workers: int, threads: int) -> Iterator[str]:
+    """Serve chatapp under gunicorn with ``gunicorn.conf.py``; yield its base URL."""
     port = free_port()
-    command = [str(BIN / "gunicorn"), "--worker-class", "gthread", "--workers", str(workers)]
-    command += ["--threads", str(threads), "--bind", f"127.0.0.1:{port}", "wsgi:app"]
-    command += ["--log-level", "warning", "--timeout", "120"]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(base)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(30)
-
-
-def _wait_healthy(base: str, timeout: float = 30.0) -> None:
-    """Wait until ``/api/health`` answers."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx2.get(f"{base}/api/health", timeout=1).status_code < 500:
-                return
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"chatapp did not start at {base}")
+    command = [
+        sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+        "--threads", str(threads), "wsgi:app",
+    ]  # fmt: skip
+    base_url = f"http://127.0.0.1:{port}"
+    log = tmp / "gunicorn.log"
+    with running(command, env, log) as server:
+        wait_ready(f"{base_url}/api/health", server, log)
+        yield base_url
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

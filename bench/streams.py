@@ -17,9 +17,11 @@ import argparse
 import asyncio
 import itertools
 import json
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -28,7 +30,7 @@ from google.genai import types
 
 from bench import harness
 
-MODEL = "gemini-flash-latest"
+MODEL = "gemini-bench"  # what harness.app_environment configures
 
 
 async def sse_events(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]:
@@ -186,18 +188,21 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=50, help="turns measured in (a)")
     parser.add_argument("--stops", type=int, default=20, help="stops measured in (c)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument("--redis-url", default="", help="REDIS_URL for the app (optional)")
     args = parser.parse_args()
 
-    with harness.database(args.database_url) as db_url:
+    with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as tmp_dir:
+        tmp = Path(tmp_dir)
+        db_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         print(f"# Streaming: {args.workers} gthread workers x {args.threads} threads, {db_url}\n")
-        with harness.wire_server(0.0, args.chunks) as fast:
-            env = harness.app_env(db_url, fast)
-            token = harness.bench_user(env)
-            with harness.gunicorn(env, args.workers, args.threads) as base:
+        with harness.wire_server(tmp, 0.0, args.chunks) as fast:
+            env = harness.app_environment(db_url, fast, args.redis_url)
+            token = harness.prepare_database(env)
+            with harness.gunicorn(env, tmp, args.workers, args.threads) as base:
                 report_latency(latency(base, token, fast, args.turns))
-        with harness.wire_server(args.interval, args.chunks) as paced:
-            env = harness.app_env(db_url, paced)
-            with harness.gunicorn(env, args.workers, args.threads) as base:
+        with harness.wire_server(tmp, args.interval, args.chunks) as paced:
+            env = harness.app_environment(db_url, paced, args.redis_url)
+            with harness.gunicorn(env, tmp, args.workers, args.threads) as base:
                 for count in args.streams:
                     report_many(count, args.interval, base, token, paced)
                 stops = asyncio.run(stop_latency(base, token, args.stops))

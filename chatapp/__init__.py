@@ -7,8 +7,8 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
-from chatapp import api, auth, cli, config, database, errors, gemini, web
-from chatapp.extensions import csrf, limiter, login_manager
+from chatapp import api, auth, cli, config, database, errors, gemini, ratelimits, web
+from chatapp.extensions import csrf, login_manager
 from chatapp.services import stops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimits.init_app(app)
     errors.init_app(app)
     gemini.init_app(app)
     stops.init_app(app)

@@ -50,7 +50,16 @@ class Config:
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    RATELIMIT_LOGIN = "5 per minute"  # failed logins per client IP
+    RATELIMIT_LOGIN = "5 per minute"  # failed logins/registrations per client IP
+    RATELIMIT_CHAT = "20 per minute"  # messages to the model per user, all chat routes
+    RATELIMIT_SESSIONS = "100 per minute"  # conversation management per user
+    RATELIMIT_INSIGHTS = "10 per hour"  # insight generation per user
+    RATELIMIT_ANONYMOUS = "60 per minute"  # requests without a login or token, per IP
+    # Rate-limit storage down: count in process memory (logged) rather than fail requests.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    # Reverse proxies in front of the app whose X-Forwarded-For is believed (0: none).
+    TRUSTED_PROXIES = 0
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the login session
     SESSION_COOKIE_HTTPONLY = True

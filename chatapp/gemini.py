@@ -25,6 +25,8 @@ from google.genai import types
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = [408, 429, 500, 502, 503, 504]
+# Finish reasons of a reply the model withheld (it then has no text at all).
+BLOCKED_FINISH = {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII"}
 TITLE_PROMPT = (
     "Write a short title (at most six words, no quotes, no punctuation at the end) for a "
     "conversation that starts with this message:\n\n"
@@ -193,11 +195,22 @@ def _text(response: Any) -> str:
         raise ModelError(
             422,
             "PROMPT_BLOCKED",
-            f"The model refused this message ({feedback.block_reason}). Rephrase it.",
+            f"The model refused this message ({_name(feedback.block_reason)}). Rephrase it.",
         )
     candidates = response.candidates or []
     parts = (candidates[0].content.parts or []) if candidates and candidates[0].content else []
-    return "".join(part.text or "" for part in parts if not getattr(part, "thought", False))
+    text = "".join(part.text or "" for part in parts if not getattr(part, "thought", False))
+    finish = candidates[0].finish_reason if candidates else None
+    if not text and finish in BLOCKED_FINISH:
+        raise ModelError(
+            422, "PROMPT_BLOCKED", f"The model withheld its reply ({_name(finish)}). Rephrase it."
+        )
+    return text
+
+
+def _name(reason: Any) -> str:
+    """An SDK enum's plain value (``SAFETY``, not ``FinishReason.SAFETY``)."""
+    return str(getattr(reason, "value", reason))
 
 
 def translate(exc: Exception) -> ModelError:

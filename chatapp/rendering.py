@@ -61,6 +61,10 @@ def render_markdown(text: str) -> str:
     )
 
 
-def highlight_css() -> str:
-    """Return the CSS for highlighted code."""
-    return _FORMATTER.get_style_defs(".highlight")
+def highlight_css(dark_style: str = "github-dark") -> str:
+    """Return the CSS for highlighted code: the default style, ``dark_style`` in dark mode."""
+    dark = HtmlFormatter(style=dark_style).get_style_defs(".highlight")
+    return (
+        f"{_FORMATTER.get_style_defs('.highlight')}\n"
+        f"@media (prefers-color-scheme: dark) {{\n{dark}\n}}\n"
+    )

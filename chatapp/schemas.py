@@ -53,9 +53,10 @@ BODY_ERRORS = errors(400, 401, 403, 413, 429, 500)
 class Health(BaseModel):
     """Service health."""
 
-    status: Literal["ok", "error"]
+    status: Literal["ok", "degraded", "error"]
     timestamp: datetime
     database: Literal["ok", "error"]
+    redis: Literal["ok", "error"] | None = None  # only when REDIS_URL is set
 
 
 class UserOut(BaseModel):
@@ -128,13 +129,15 @@ def _check_message_length(text: str) -> str:
 
 
 MessageText = Annotated[str, Field(min_length=1), AfterValidator(_check_message_length)]
+# A conversation id in a body: a UUID, so a typo is a 400 naming the field, not a 404.
+SessionId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")]
 
 
 class MessageIn(Strict):
     """A user's message; omitting ``sessionId`` starts a new conversation."""
 
     message: MessageText
-    sessionId: str | None = Field(None, max_length=64)
+    sessionId: SessionId | None = None
     personalityId: str | None = Field(None, max_length=64)
 
 
@@ -275,7 +278,7 @@ class LegacyChatIn(Strict):
 
     user_id: str | int
     message: MessageText
-    chat_id: str | None = Field(None, max_length=64)
+    chat_id: SessionId | None = None
 
 
 class LegacyChatOut(BaseModel):
@@ -303,11 +306,10 @@ class LegacySessions(BaseModel):
     chat_sessions: list[str]
 
 
-class LegacyTurn(BaseModel):
-    """Seed 001's message: role ``user`` or ``model``."""
+class LegacyTurn(MessageItem):
+    """Seed 001's message: role ``user`` or ``model``, with the fields of every message."""
 
-    role: Literal["user", "model"]
-    content: str
+    role: Literal["user", "model"]  # type: ignore[assignment]
 
 
 class LegacyHistory(BaseModel):

@@ -18,61 +18,35 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
-from tests.conftest import AuthActions, make_config
+from tests.conftest import AuthActions, build_app, close_app, wire_config
 from tests.gemini_wire import GeminiWireServer, Reply
 
 STREAM = "/api/v1/chat/message/stream"
 
 
-@pytest.fixture(scope="module")
-def wire() -> Iterator[GeminiWireServer]:
-    """One local Gemini server for the module."""
-    with GeminiWireServer() as server:
-        yield server
-
-
 @pytest.fixture
-def gemini(wire: GeminiWireServer) -> GeminiWireServer:
-    """The local Gemini server, emptied for this test; titles come back as "A title"."""
-    wire.reset()
-    wire.default = None
-    return wire
-
-
-@pytest.fixture
-def wire_app(
-    app: Flask, database_url: str, gemini: GeminiWireServer
+def make_live(
+    app: Flask, database_url: str, wire: GeminiWireServer
 ) -> Iterator[Callable[..., Flask]]:
-    """Make apps on the test database (schema and users made by ``app``) whose model is
-    the real SDK talking to the wire server; their connections are closed afterwards."""
+    """Make app instances (workers) on the test database whose model is the real SDK
+    talking to the wire server; their connections are closed afterwards."""
     made: list[Flask] = []
 
     def make(**overrides: Any) -> Flask:
-        config = make_config(
-            database_url,
-            GEMINI_API_KEY="test-key",
-            GEMINI_BASE_URL=gemini.base_url,
-            GEMINI_RETRIES=1,
-            GEMINI_TIMEOUT=5.0,
-            **overrides,
-        )
-        made.append(create_app(config))
+        made.append(build_app(database_url, fresh=False, **wire_config(wire, **overrides)))
         return made[-1]
 
     yield make
     for each in made:
-        with each.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(each)
 
 
 @pytest.fixture
-def live(wire_app: Callable[..., Flask]) -> Flask:
-    """An app (one worker) whose model is the real SDK talking to the wire server."""
-    return wire_app()
+def live(make_live: Callable[..., Flask]) -> Flask:
+    """One app instance whose model is the real SDK talking to the wire server."""
+    return make_live()
 
 
 @pytest.fixture
@@ -106,9 +80,9 @@ def stored(app: Flask, session_id: str) -> list[tuple[str, str, str, str | None]
 
 
 def test_a_stream_sends_seed_events_and_stores_one_reply(
-    live: Flask, headers: dict[str, str], gemini: GeminiWireServer
+    live: Flask, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
-    gemini.script(Reply(chunks=["Hel", "lo ", "world"]), Reply(text="Greeting"))
+    wire.script(Reply(chunks=["Hel", "lo ", "world"]), Reply(text="Greeting"))
     response = live.test_client().post(STREAM, json={"message": "Hi"}, headers=headers)
 
     assert response.status_code == 200
@@ -119,7 +93,7 @@ def test_a_stream_sends_seed_events_and_stores_one_reply(
     assert [e["type"] for e in events] == ["start", "content", "content", "content", "end"]
     session_id = events[0]["sessionId"]
     assert "".join(e["content"] for e in events[1:4]) == "Hello world"
-    assert events[-1]["title"] == "Greeting" and events[-1]["model"] == "gemini-flash-latest"
+    assert events[-1]["title"] == "Greeting" and events[-1]["model"] == "gemini-test"
     assert stored(live, session_id) == [
         ("user", "Hi", "complete", None),
         ("model", "Hello world", "complete", None),
@@ -130,7 +104,7 @@ def test_a_stream_sends_seed_events_and_stores_one_reply(
 
     # The next turn sends the streamed reply as ONE model turn.
     stream(live.test_client(), headers, message="And?", sessionId=session_id)
-    assert gemini.contents() == [("user", "Hi"), ("model", "Hello world"), ("user", "And?")]
+    assert wire.contents() == [("user", "Hi"), ("model", "Hello world"), ("user", "And?")]
 
 
 def test_the_offline_model_streams_word_by_word(client: FlaskClient, auth: AuthActions) -> None:
@@ -155,9 +129,9 @@ def test_the_offline_model_streams_word_by_word(client: FlaskClient, auth: AuthA
     ids=["error-frame", "dropped-connection", "reset-connection"],
 )
 def test_a_stream_that_breaks_keeps_what_arrived(
-    live: Flask, headers: dict[str, str], gemini: GeminiWireServer, reply: Reply, code: str
+    live: Flask, headers: dict[str, str], wire: GeminiWireServer, reply: Reply, code: str
 ) -> None:
-    gemini.script(reply, Reply(text="A title"))
+    wire.script(reply, Reply(text="A title"))
     events = stream(live.test_client(), headers, message="Tell me")
 
     assert [e["type"] for e in events] == ["start", "content", "content", "error"]
@@ -169,10 +143,10 @@ def test_a_stream_that_breaks_keeps_what_arrived(
     ]
 
     # The conversation stays usable and the partial reply is part of its history.
-    gemini.script(Reply(chunks=["Fine"]))
+    wire.script(Reply(chunks=["Fine"]))
     events = stream(live.test_client(), headers, message="Again", sessionId=session_id)
     assert events[-1]["type"] == "end"
-    assert gemini.contents() == [("user", "Tell me"), ("model", "Partial"), ("user", "Again")]
+    assert wire.contents() == [("user", "Tell me"), ("model", "Partial"), ("user", "Again")]
 
 
 @pytest.mark.parametrize(
@@ -186,9 +160,9 @@ def test_a_stream_that_breaks_keeps_what_arrived(
     ids=["rate-limited", "server-error", "blocked", "bad-key"],
 )
 def test_a_model_error_before_the_first_chunk(
-    live: Flask, headers: dict[str, str], gemini: GeminiWireServer, reply: Reply, code: str
+    live: Flask, headers: dict[str, str], wire: GeminiWireServer, reply: Reply, code: str
 ) -> None:
-    gemini.script(reply)
+    wire.script(reply)
     events = stream(live.test_client(), headers, message="Doomed")
 
     assert [e["type"] for e in events] == ["start", "error"]
@@ -197,14 +171,14 @@ def test_a_model_error_before_the_first_chunk(
     session_id = events[0]["sessionId"]
     assert stored(live, session_id) == [("user", "Doomed", "failed", code)]
 
-    gemini.script(Reply(chunks=["Better"]), Reply(text="A title"))
+    wire.script(Reply(chunks=["Better"]), Reply(text="A title"))
     events = stream(live.test_client(), headers, message="Retry", sessionId=session_id)
     assert events[-1]["type"] == "end"
-    assert gemini.contents(0 - 2) == [("user", "Retry")]  # the failed turn is not re-sent
+    assert wire.contents(0 - 2) == [("user", "Retry")]  # the failed turn is not re-sent
 
 
 def test_errors_before_the_stream_are_plain_json(
-    live: Flask, headers: dict[str, str], gemini: GeminiWireServer
+    live: Flask, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
     client = live.test_client()
     missing = client.post(
@@ -217,14 +191,14 @@ def test_errors_before_the_stream_are_plain_json(
     assert blank.status_code == 400 and blank.mimetype == "application/json"
     anonymous = client.post(STREAM, json={"message": "x"})
     assert anonymous.status_code == 401
-    assert gemini.requests == []
+    assert wire.requests == []
 
 
 def test_silence_sends_keep_alive_comments(
-    wire_app: Callable[..., Flask], headers: dict[str, str], gemini: GeminiWireServer
+    make_live: Callable[..., Flask], headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
-    live = wire_app(STREAM_KEEPALIVE=0.05)
-    gemini.script(Reply(chunks=["slow", " reply"], delay=0.3), Reply(text="A title"))
+    live = make_live(STREAM_KEEPALIVE=0.05)
+    wire.script(Reply(chunks=["slow", " reply"], delay=0.3), Reply(text="A title"))
     body = live.test_client().post(STREAM, json={"message": "Hi"}, headers=headers)
     text = body.get_data(as_text=True)
 
@@ -233,9 +207,9 @@ def test_silence_sends_keep_alive_comments(
 
 
 def test_a_second_turn_while_streaming_is_busy(
-    live: Flask, headers: dict[str, str], gemini: GeminiWireServer
+    live: Flask, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
-    gemini.script(Reply(chunks=["a", "b", "c", "d"], chunk_delay=0.2), Reply(text="T"))
+    wire.script(Reply(chunks=["a", "b", "c", "d"], chunk_delay=0.2), Reply(text="T"))
     client = live.test_client()
     response = client.post(STREAM, json={"message": "Hi"}, headers=headers, buffered=False)
     chunks = response.response
@@ -268,10 +242,10 @@ def served(live: Flask) -> Iterator[str]:
 
 
 def test_a_client_that_disconnects_cancels_the_model_and_keeps_the_partial(
-    live: Flask, served: str, headers: dict[str, str], gemini: GeminiWireServer
+    live: Flask, served: str, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
     words = [f"w{i} " for i in range(40)]
-    gemini.script(Reply(chunks=words, chunk_delay=0.05), Reply(text="A title"))
+    wire.script(Reply(chunks=words, chunk_delay=0.05), Reply(text="A title"))
     received: list[str] = []
     session_id = ""
     with (
@@ -287,16 +261,16 @@ def test_a_client_that_disconnects_cancels_the_model_and_keeps_the_partial(
                 if len(received) == 3:
                     break  # the client goes away mid-reply
 
-    assert gemini.wait_disconnect(timeout=5), "the model request was not closed"
+    assert wire.wait_disconnect(timeout=5), "the model request was not closed"
     messages = _wait_for_reply(live, session_id)
     role, content, status, _ = messages[-1]
     assert (role, status) == ("model", "interrupted")
     assert content.startswith("".join(received)) and len(content) < len("".join(words))
 
-    gemini.script(Reply(chunks=["ok"]))
+    wire.script(Reply(chunks=["ok"]))
     events = stream(live.test_client(), headers, message="Next", sessionId=session_id)
     assert events[-1]["type"] == "end"
-    assert gemini.contents()[1] == ("model", content)
+    assert wire.contents()[1] == ("model", content)
 
 
 def _wait_for_reply(app: Flask, session_id: str) -> list[tuple[str, str, str, str | None]]:
@@ -310,11 +284,11 @@ def _wait_for_reply(app: Flask, session_id: str) -> list[tuple[str, str, str, st
 
 
 def test_stop_from_another_instance_ends_the_stream(
-    live: Flask, wire_app: Callable[..., Flask], headers: dict[str, str], gemini: GeminiWireServer
+    live: Flask, make_live: Callable[..., Flask], headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
-    other = wire_app()  # another worker or host on the same database
+    other = make_live()  # another worker or host on the same database
     words = [f"w{i} " for i in range(100)]
-    gemini.script(Reply(chunks=words, chunk_delay=0.05))
+    wire.script(Reply(chunks=words, chunk_delay=0.05))
     response = live.test_client().post(
         STREAM, json={"message": "Long"}, headers=headers, buffered=False
     )
@@ -329,21 +303,21 @@ def test_stop_from_another_instance_ends_the_stream(
 
     assert events[-1]["type"] == "end" and events[-1]["stopped"] is True
     assert events[-1]["status"] == "interrupted"
-    assert gemini.wait_disconnect(timeout=5), "the model request was not cancelled"
+    assert wire.wait_disconnect(timeout=5), "the model request was not cancelled"
     role, content, status, _ = stored(live, session_id)[-1]
     assert (role, status) == ("model", "interrupted") and 0 < len(content) < len("".join(words))
     assert content == "".join(words[: 1 + sum(e["type"] == "content" for e in events)])
 
     again = other.test_client().post(f"/api/v1/chat/session/{session_id}/stop", headers=headers)
     assert again.status_code == 200 and again.json["stopped"] is False
-    gemini.script(Reply(chunks=["ok"]))
+    wire.script(Reply(chunks=["ok"]))
     events = stream(other.test_client(), headers, message="Next", sessionId=session_id)
     assert events[-1]["type"] == "end"
-    assert gemini.contents()[:2] == [("user", "Long"), ("model", content)]
+    assert wire.contents()[:2] == [("user", "Long"), ("model", content)]
 
 
 def test_stop_is_scoped_to_the_owner(
-    live: Flask, client: FlaskClient, auth: AuthActions, gemini: GeminiWireServer
+    live: Flask, client: FlaskClient, auth: AuthActions, wire: GeminiWireServer
 ) -> None:
     created = live.test_client().post("/api/v1/chat/session", headers=auth.headers("alice"))
     path = f"/api/v1/chat/session/{created.json['id']}/stop"

@@ -8,6 +8,7 @@ from flask import Response, g
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
+from chatapp.ratelimits import chat_limit, session_limit
 from chatapp.services import chat, conversations, stops
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
@@ -21,6 +22,7 @@ MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
     tags=[chat_tag],
     responses={200: schemas.MessageOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
 )
+@chat_limit
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
     """Send a message and wait for the whole reply (omit sessionId to start a chat)."""
     session, reply = chat.send_message(g.user, body.message, body.sessionId, body.personalityId)
@@ -37,8 +39,9 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
 @bp.post(
     "/message/stream",
     tags=[chat_tag],
-    responses={200: schemas.StreamEvent, **schemas.BODY_ERRORS, **schemas.errors(404, 409)},
+    responses={200: schemas.StreamEvent, **schemas.BODY_ERRORS, **schemas.errors(404, 409, 429)},
 )
+@chat_limit
 def stream_message(body: schemas.MessageIn) -> Response:
     """Send a message and stream the reply as server-sent events (see docs/streaming.md).
 
@@ -55,6 +58,7 @@ def stream_message(body: schemas.MessageIn) -> Response:
     tags=[chat_tag],
     responses={200: schemas.StopOut, **schemas.errors(404), **schemas.AUTHED_ERRORS},
 )
+@session_limit
 def stop(path: schemas.SessionPath) -> dict[str, Any]:
     """Stop the reply being written in a conversation, from any worker.
 
@@ -69,6 +73,7 @@ def stop(path: schemas.SessionPath) -> dict[str, Any]:
     tags=[chat_tag],
     responses={200: schemas.PromptOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
 )
+@chat_limit
 def prompt(body: schemas.PromptIn) -> dict[str, Any]:
     """Answer a one-off prompt without storing a conversation (seed 000)."""
     text, model = chat.one_off(body.prompt)
@@ -76,6 +81,7 @@ def prompt(body: schemas.PromptIn) -> dict[str, Any]:
 
 
 @bp.post("/session", tags=[chat_tag], responses={201: schemas.SessionOut, **schemas.AUTHED_ERRORS})
+@session_limit
 def create_session() -> tuple[dict[str, Any], int]:
     """Start an empty conversation."""
     session = conversations.create_session(g.user)
@@ -87,6 +93,7 @@ def create_session() -> tuple[dict[str, Any], int]:
     tags=[chat_tag],
     responses={200: schemas.SessionList, **schemas.errors(400), **schemas.AUTHED_ERRORS},
 )
+@session_limit
 def list_sessions(query: schemas.SessionQuery) -> dict[str, Any]:
     """List the caller's conversations, newest first (``limit``, ``offset``, ``q``)."""
     sessions, total = conversations.list_sessions(g.user, query.limit, query.offset, query.q)
@@ -98,6 +105,7 @@ def list_sessions(query: schemas.SessionQuery) -> dict[str, Any]:
     tags=[chat_tag],
     responses={200: schemas.SessionDetail, **schemas.errors(400, 404), **schemas.AUTHED_ERRORS},
 )
+@session_limit
 def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict[str, Any]:
     """Return a conversation with its newest messages (older ones via ``before``)."""
     session = conversations.get_session(g.user, path.session_id)
@@ -114,6 +122,7 @@ def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict
     tags=[chat_tag],
     responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
 )
+@session_limit
 def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
     """Delete a conversation and all its messages."""
     key = conversations.delete_session(g.user, path.session_id)
@@ -125,7 +134,12 @@ def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
     tags=[chat_tag],
     responses={200: schemas.TitleOut, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
+@session_limit
 def rename_session(path: schemas.SessionPath, body: schemas.TitleIn) -> dict[str, Any]:
     """Rename a conversation; automatic titles never overwrite this one."""
     session = conversations.rename_session(g.user, path.session_id, body.title)
-    return {"id": str(session.id), "title": session.title, "updated_at": session.updated_at}
+    return {
+        "id": str(session.id),
+        "title": session.title,
+        "updated_at": session.updated_at.isoformat(),
+    }

@@ -16,6 +16,7 @@ from chatapp.api.views import authenticate, reject_malformed_json
 from chatapp.errors import NotFound
 from chatapp.extensions import db
 from chatapp.models import ChatSession
+from chatapp.ratelimits import chat_limit, session_limit
 from chatapp.services import chat, conversations
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
@@ -36,6 +37,7 @@ def _require_self(user_id: str | int) -> None:
     tags=[legacy_tag],
     responses={200: schemas.LegacyChatOut, **schemas.BODY_ERRORS, **schemas.errors(404, 409)},
 )
+@chat_limit
 def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
     """Send a message; omitting chat_id starts a conversation."""
     _require_self(body.user_id)
@@ -48,6 +50,7 @@ def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
     tags=[legacy_tag],
     responses={200: schemas.LegacySessions, **schemas.errors(404), **schemas.AUTHED_ERRORS},
 )
+@session_limit
 def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
     """List the caller's conversation ids, newest first."""
     _require_self(path.user_id)
@@ -64,9 +67,11 @@ def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
     tags=[legacy_tag],
     responses={200: schemas.LegacyHistory, **schemas.errors(404), **schemas.AUTHED_ERRORS},
 )
+@session_limit
 def legacy_history(path: schemas.LegacyChatPath) -> dict[str, Any]:
-    """Return a conversation's messages as ``{"role", "content"}``."""
+    """Return a conversation's messages: ``{"role", "content"}`` and the usual fields."""
     _require_self(path.user_id)
     session = conversations.get_session(g.user, path.chat_id)
     messages = conversations.stored_messages(session)
-    return {"history": [{"role": m.role, "content": m.content} for m in messages]}
+    roles = conversations.STORED_ROLES
+    return {"history": [conversations.message_to_dict(m, roles) for m in messages]}

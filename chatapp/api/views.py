@@ -86,8 +86,7 @@ def bp_view() -> Callable[..., Any] | None:
 
 def _user_from_header(header: str) -> Any:
     """Resolve ``Authorization: Bearer <token>`` to its user, or raise 401."""
-    scheme, _, secret = header.partition(" ")
-    user = accounts.user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    user = accounts.user_for_bearer(header)
     if user is None:
         raise ApiError(
             401,
@@ -99,17 +98,19 @@ def _user_from_header(header: str) -> Any:
 
 
 @health_bp.get("/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health})
+@limiter.exempt
 def health_check() -> tuple[Response, int]:
-    """Report whether the service and its database answer."""
+    """Report whether the database (and Redis, when configured) answer; 503 without a database."""
     report = health.check()
-    return jsonify(report), 200 if report["status"] == "ok" else 503
+    return jsonify(report), 503 if report["status"] == "error" else 200
 
 
 @health_bp.get(
     "/v1/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health}
 )
+@limiter.exempt
 def health_check_v1() -> tuple[Response, int]:
-    """Report whether the service and its database answer."""
+    """Report whether the database (and Redis, when configured) answer; 503 without a database."""
     return health_check()
 
 

@@ -110,6 +110,12 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     return token
 
 
+def user_for_bearer(header: str) -> User | None:
+    """Return the owner of the token in an ``Authorization: Bearer <token>`` value, if live."""
+    scheme, _, secret = header.partition(" ")
+    return user_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+
+
 def user_for_token(secret: str) -> User | None:
     """Return the owner of a live token, noting when it was last used."""
     token = db.session.scalars(

@@ -61,7 +61,11 @@ def resolve_personality(user: User, personality_id: str | None) -> str | None:
 def prepare_turn(
     user: User, text: str, session_id: str | None, personality_id: str | None = None
 ) -> PreparedTurn:
-    """Lock the conversation (creating it if needed) and commit the user's message."""
+    """Lock the conversation (creating it if needed) and commit the user's message.
+
+    The lock and the message are one transaction: the conditional update holds the
+    conversation's row until the commit, so positions are read and written under it.
+    """
     system = resolve_personality(user, personality_id)
     if session_id is None:
         session = conversations.create_session(user)
@@ -81,7 +85,7 @@ def prepare_turn(
 
 
 def _lock(session: ChatSession) -> str:
-    """Take the conversation's turn lock, or answer 409 SESSION_BUSY."""
+    """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY."""
     turn_id = uuid.uuid4().hex
     now = utcnow()
     stale = now - timedelta(seconds=current_app.config["CHAT_TURN_TIMEOUT"])
@@ -93,8 +97,8 @@ def _lock(session: ChatSession) -> str:
         )
         .values(turn_id=turn_id, turn_started_at=now, stop_requested=False)
     )
-    db.session.commit()
     if result.rowcount != 1:
+        db.session.rollback()
         raise ApiError(
             409,
             "SESSION_BUSY",

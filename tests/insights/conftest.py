@@ -1,32 +1,30 @@
-"""Fixtures for insight and personality tests: the app talks to a local Gemini wire server."""
+"""Fixtures for insight and personality tests: the app talks to the local Gemini server."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
 
 from chatapp import gemini
+from tests.conftest import wire_config
 from tests.gemini_wire import GeminiWireServer
 
 
-@pytest.fixture(scope="session")
-def wire() -> Iterator[GeminiWireServer]:
-    """One local Gemini server for the whole run."""
-    with GeminiWireServer() as server:
-        yield server
+@pytest.fixture
+def app_overrides(wire: GeminiWireServer) -> dict[str, Any]:
+    """Every ``app`` here uses the real SDK against the wire server."""
+    return wire_config(wire, GEMINI_TIMEOUT=5.0)
 
 
 @pytest.fixture
-def app(app: Flask, wire: GeminiWireServer) -> Iterator[Flask]:
-    """The standard test app, with its model pointed at the wire server."""
-    wire.reset()
-    app.config.update(GEMINI_API_KEY="test-key", GEMINI_BASE_URL=wire.base_url, GEMINI_RETRIES=1)
-    gemini.init_app(app)
+def app(app: Flask) -> Iterator[Flask]:
+    """The standard test app; its SDK client is closed afterwards."""
     model = app.extensions["gemini"]
     yield app
-    model.client.close()  # release its pooled connections now, not at garbage collection
+    model.client.close()  # release pooled connections now, not at garbage collection
 
 
 @pytest.fixture

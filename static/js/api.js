@@ -1,0 +1,76 @@
+// The JSON API as the page uses it: cookie login, CSRF header on writes, one error shape.
+import { readEvents } from "./sse.js";
+
+const BASE = "/api/v1";
+const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+
+/** An API error in the one error shape: status, code and a message a person can act on. */
+export class ApiError extends Error {
+  constructor(status, code, message, details) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+function requestInit(method, body, signal) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (method !== "GET") headers["X-CSRFToken"] = csrfToken;
+  return {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: "same-origin",
+    signal,
+  };
+}
+
+async function errorFrom(response) {
+  let data = {};
+  try {
+    data = await response.json();
+  } catch {
+    // not JSON (a proxy's page, a dropped connection): fall back to the status
+  }
+  if (response.status === 401) {
+    window.location.assign(`/auth/login?next=${encodeURIComponent(window.location.pathname)}`);
+  }
+  const message = data.message || `The server answered ${response.status}. Try again.`;
+  return new ApiError(response.status, data.code || `HTTP_${response.status}`, message, data.details);
+}
+
+async function send(method, path, body, signal) {
+  let response;
+  try {
+    response = await fetch(BASE + path, requestInit(method, body, signal));
+  } catch (error) {
+    if (error.name === "AbortError") throw error;
+    throw new ApiError(0, "NETWORK_ERROR", "Could not reach the server. Check your connection.");
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return response;
+}
+
+/** Call the API and return its JSON body; throws ApiError on any failure. */
+export async function api(path, { method = "GET", body, signal } = {}) {
+  const response = await send(method, path, body, signal);
+  return response.json();
+}
+
+/** Build a query string from the defined values of ``params``. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(key, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/** POST to a streaming endpoint and yield its events ({type, ...}) as they arrive. */
+export async function* stream(path, body, { signal } = {}) {
+  const response = await send("POST", path, body, signal);
+  yield* readEvents(response.body);
+}

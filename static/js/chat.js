@@ -1,0 +1,232 @@
+// The chat page: routing (/ and /chat/<id>), the composer, streaming replies, Stop, Retry.
+import { api, stream } from "./api.js";
+import { ConversationView } from "./conversation.js";
+import { displayTitle } from "./format.js";
+import { Sidebar } from "./sidebar.js";
+
+const POLL_MS = 1000;
+const root = document.getElementById("chat");
+const composer = document.getElementById("composer");
+const textarea = document.getElementById("message");
+const sendButton = document.getElementById("send");
+const stopButton = document.getElementById("stop");
+const heading = document.getElementById("chat-title");
+const toggle = document.getElementById("toggle-sidebar");
+const sidebarElement = document.getElementById("sidebar");
+
+const view = new ConversationView();
+const sidebar = new Sidebar({
+  onOpen: (id) => navigate(id),
+  onDeleted: (id) => {
+    if (id === state.sessionId) navigate(null, { replace: true });
+    document.getElementById("new-chat").focus(); // the focused entry is gone
+  },
+  onRenamed: (id, title) => {
+    if (id === state.sessionId) showTitle(title);
+  },
+});
+// sessionId: the open conversation; turn: the reply being streamed, if any.
+const state = { sessionId: root.dataset.sessionId || null, turn: null, poll: 0 };
+
+function pathFor(id) {
+  return id ? `/chat/${encodeURIComponent(id)}` : "/";
+}
+
+function idFromPath(path) {
+  const match = /^\/chat\/([^/]+)$/.exec(path);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+function showTitle(title) {
+  heading.textContent = displayTitle(title);
+  document.title = `${displayTitle(title)} · chatapp`;
+}
+
+/** Open a conversation (null: a new chat) and record it in the browser history. */
+function navigate(id, { replace = false } = {}) {
+  const method = replace ? "replaceState" : "pushState";
+  if (window.location.pathname !== pathFor(id)) history[method]({ id }, "", pathFor(id));
+  openConversation(id);
+}
+
+async function openConversation(id) {
+  state.sessionId = id;
+  state.poll += 1;
+  sidebar.setCurrent(id);
+  setSidebarOpen(false);
+  showTitle(null);
+  const data = await view.open(id);
+  if (id !== state.sessionId) return;
+  if (data) showTitle(data.title);
+  if (id && !data) heading.textContent = "Conversation not found";
+  if (data?.generating && state.turn?.sessionId !== id) watchGeneration(id);
+  else offerRetry();
+}
+
+/** A conversation whose last message failed offers to send it again. */
+function offerRetry() {
+  const failed = view.lastFailed();
+  if (failed) {
+    view.showError({ message: "This message was not answered." }, () =>
+      send(failed.dataset.content),
+    );
+  }
+}
+
+/** Another tab (or a reload) left a reply being written: show it when it is stored. */
+async function watchGeneration(id) {
+  const poll = state.poll;
+  view.appendStreaming("A reply is being written…");
+  while (poll === state.poll) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    if (poll !== state.poll) return;
+    let data;
+    try {
+      data = await view.refresh();
+    } catch {
+      return;
+    }
+    if (poll !== state.poll) return;
+    showSessionTitle(id, data.title);
+    if (!data.generating) return offerRetry();
+    view.appendStreaming("A reply is being written…");
+  }
+}
+
+function showSessionTitle(id, title) {
+  showTitle(title);
+  sidebar.setTitle(id, title);
+}
+
+function setBusy(busy) {
+  textarea.disabled = busy;
+  sendButton.disabled = busy;
+  stopButton.hidden = !busy;
+  stopButton.disabled = true; // enabled once the server names the conversation
+  composer.setAttribute("aria-busy", String(busy));
+  if (!busy) textarea.focus();
+}
+
+/** Send one message and stream the reply into the page. */
+async function send(text) {
+  if (state.turn || !text.trim()) return;
+  const turn = { sessionId: state.sessionId, controller: new AbortController(), text };
+  state.turn = turn;
+  setBusy(true);
+  view.clearTransient();
+  view.appendPending(text);
+  const append = view.appendStreaming();
+  const outcome = await readTurn(turn, append);
+  state.turn = null;
+  setBusy(false);
+  await finishTurn(turn, outcome);
+}
+
+/** Read the stream to its end; returns {end} or {error}. */
+async function readTurn(turn, append) {
+  const body = { message: turn.text };
+  if (turn.sessionId) body.sessionId = turn.sessionId;
+  try {
+    const events = stream("/chat/message/stream", body, { signal: turn.controller.signal });
+    for await (const event of events) {
+      if (event.type === "start") started(turn, event);
+      else if (event.type === "content") append(event.content);
+      else if (event.type === "end") return { end: event };
+      else if (event.type === "error") return { error: event };
+    }
+    return { error: { message: "The reply was cut off. Try again.", code: "STREAM_CLOSED" } };
+  } catch (error) {
+    if (error.name === "AbortError") return { end: { stopped: true } };
+    return { error: { message: error.message, code: error.code } };
+  }
+}
+
+/** The server stored the message: a new chat now has an id, a URL and a sidebar entry. */
+function started(turn, { sessionId, model }) {
+  const isNew = !turn.sessionId;
+  view.nameStreamingModel(model);
+  turn.sessionId = sessionId;
+  stopButton.disabled = false;
+  // The composer was disabled under the keyboard's focus: hand it to Stop.
+  if (document.activeElement === document.body) stopButton.focus();
+  if (isNew && state.sessionId === null) {
+    state.sessionId = sessionId;
+    view.sessionId = sessionId;
+    history.pushState({ id: sessionId }, "", pathFor(sessionId));
+    sidebar.setCurrent(sessionId);
+  }
+  sidebar.moveToTop(isNew ? { id: sessionId, title: null } : { id: sessionId });
+}
+
+/** Show the stored turn (server-rendered) in place of the streamed text, or its error. */
+async function finishTurn(turn, { error }) {
+  const id = turn.sessionId;
+  // Moved on to another conversation: it shows the stored turn when reopened. (Both null:
+  // a new chat whose message never reached the server.)
+  if (id !== state.sessionId) return;
+  let data = null;
+  if (id) {
+    try {
+      data = await view.refresh();
+    } catch (failure) {
+      error ??= { message: failure.message, code: failure.code };
+    }
+  }
+  if (data) showSessionTitle(id, data.title);
+  if (error) view.showError(error, () => send(turn.text));
+  else if (data?.generating) watchGeneration(id); // the server is still storing the reply
+}
+
+async function stop() {
+  const turn = state.turn;
+  if (!turn?.sessionId) return;
+  stopButton.disabled = true;
+  let stopped = false;
+  try {
+    const path = `/chat/session/${encodeURIComponent(turn.sessionId)}/stop`;
+    stopped = (await api(path, { method: "POST" })).stopped;
+  } catch {
+    stopped = false;
+  }
+  // Not stopped by the server (nothing running there yet, or no answer): leave the stream;
+  // the server stores what it has, as interrupted, when the client goes away.
+  if (!stopped) turn.controller.abort();
+}
+
+function setSidebarOpen(open) {
+  sidebarElement.classList.toggle("open", open);
+  toggle.setAttribute("aria-expanded", String(open));
+  toggle.setAttribute("aria-label", open ? "Hide conversations" : "Show conversations");
+}
+
+composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = textarea.value;
+  if (!text.trim() || state.turn) return;
+  textarea.value = "";
+  send(text);
+});
+textarea.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    composer.requestSubmit();
+  }
+});
+stopButton.addEventListener("click", stop);
+document.getElementById("new-chat").addEventListener("click", () => {
+  navigate(null);
+  textarea.focus();
+});
+toggle.addEventListener("click", () => setSidebarOpen(!sidebarElement.classList.contains("open")));
+sidebarElement.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && sidebarElement.classList.contains("open")) {
+    setSidebarOpen(false);
+    toggle.focus();
+  }
+});
+window.addEventListener("popstate", () => openConversation(idFromPath(window.location.pathname)));
+
+history.replaceState({ id: state.sessionId }, "", pathFor(state.sessionId));
+sidebar.kick();
+setBusy(false);
+openConversation(state.sessionId);
