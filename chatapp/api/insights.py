@@ -9,6 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
 from chatapp.extensions import limiter
+from chatapp.ratelimits import insight_limit
 from chatapp.services import insights, weekly
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
@@ -16,6 +17,8 @@ bp = APIBlueprint("insights", __name__, url_prefix="/v1/chat", abp_security=AUTH
 tag = Tag(name="insights", description="Insights into the caller's own conversations")
 weekly_tag = Tag(name="weekly insights", description="One review per week (Saturday-Friday)")
 MODEL_ERRORS = schemas.errors(502, 503, 504)
+# Generating an insight (each of these routes) draws on one per-user budget, RATELIMIT_INSIGHTS;
+# reading stored insights and the prompt suggestions (which fall back to a fixed set) do not.
 
 
 @bp.get(
@@ -23,6 +26,7 @@ MODEL_ERRORS = schemas.errors(502, 503, 504)
     tags=[tag],
     responses={200: schemas.InsightsOut, **schemas.AUTHED_ERRORS, **MODEL_ERRORS},
 )
+@insight_limit
 def get_insights() -> dict[str, Any]:
     """Generate an insight into the caller's last 30 days of conversations."""
     return insights.last_30_days(g.user)
@@ -33,6 +37,7 @@ def get_insights() -> dict[str, Any]:
     tags=[tag],
     responses={200: schemas.InsightStreamEvent, **schemas.AUTHED_ERRORS},
 )
+@insight_limit
 def stream_insights() -> Response:
     """Stream the 30-day insight as server-sent events: start, content…, end, or error."""
     return sse.event_response(insights.stream(g.user))
@@ -92,6 +97,7 @@ def delete_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
     tags=[weekly_tag],
     responses={200: schemas.GenerateOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
 )
+@insight_limit
 def generate_weekly_insight(body: schemas.GenerateIn) -> dict[str, Any]:
     """Generate this week's insight; the existing one is returned unless forceRegenerate."""
     outcome = weekly.generate(g.user, force=body.forceRegenerate)
@@ -103,6 +109,7 @@ def generate_weekly_insight(body: schemas.GenerateIn) -> dict[str, Any]:
     tags=[weekly_tag],
     responses={200: schemas.WeeklyStreamEvent, **schemas.AUTHED_ERRORS},
 )
+@insight_limit
 def stream_weekly_insight() -> Response:
     """Stream this week's insight (the existing one, if any) as server-sent events.
 
@@ -117,6 +124,7 @@ def stream_weekly_insight() -> Response:
     tags=[weekly_tag],
     responses={200: schemas.WeeklyStreamEvent, **schemas.AUTHED_ERRORS},
 )
+@insight_limit
 def regenerate_weekly_insight() -> Response:
     """Write this week's insight anew, streamed like ``GET .../stream``."""
     return sse.event_response(weekly.stream(g.user, True, _usage()))
