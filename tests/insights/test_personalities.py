@@ -152,3 +152,18 @@ def test_conversation_keeps_its_prompt_after_the_personality_goes(
     assert again.status_code == 200
     assert wire.contents(-1)[-1] == ("user", "two")
     assert wire.system_instruction(-1) == "Be brief."
+
+
+def test_streamed_turn_uses_the_personality(client, auth, wire: GeminiWireServer) -> None:
+    """personalityId on /message/stream sets the system instruction too."""
+    alice = auth.headers("alice")
+    tutor = client.get("/api/v1/personalities/tutor", headers=alice).json
+    response = client.post(
+        "/api/v1/chat/message/stream",
+        json={"message": "teach me", "personalityId": "tutor"},
+        headers=alice,
+    )
+    assert response.status_code == 200
+    assert '"type":"end"' in response.get_data(as_text=True)
+    turn = next(i for i in range(len(wire.requests)) if wire.contents(i)[-1][1] == "teach me")
+    assert wire.system_instruction(turn) == tutor["system_prompt"]
