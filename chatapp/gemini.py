@@ -106,6 +106,9 @@ class Model(Protocol):
     def title(self, message: str) -> str:
         """Return a short title for a conversation starting with ``message``."""
 
+    def close(self) -> None:
+        """Release the model's connections."""
+
 
 def fallback_title(message: str, words: int = 6, limit: int = 60) -> str:
     """Make a title from the first words of a message."""
@@ -342,6 +345,10 @@ class GeminiModel:
 
         return ReplyStream(chunks(), usage)
 
+    def close(self) -> None:
+        """Release the client's pooled connections."""
+        self.client.close()
+
     def title(self, message: str) -> str:
         """Ask the model for a short title; fall back to the message's first words."""
         try:
@@ -403,6 +410,9 @@ class OfflineModel:
     def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
         """Answer a one-off prompt word by word."""
         return ReplyStream(self._words(self.reply_text([], prompt)), Usage())
+
+    def close(self) -> None:
+        """Nothing to release."""
 
     def title(self, message: str) -> str:
         """Title from the message's first words (the offline model writes none)."""

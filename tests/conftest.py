@@ -88,7 +88,8 @@ def build_app(database_url: str, fresh: bool = True, **overrides: Any) -> Flask:
 
 
 def close_app(app: Flask) -> None:
-    """Release an app's database connections."""
+    """Release an app's model and database connections."""
+    app.extensions["gemini"].close()
     with app.app_context():
         db.session.remove()
         db.engine.dispose()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,15 +19,8 @@ def app_overrides(wire: GeminiWireServer) -> dict[str, Any]:
 
 
 @pytest.fixture
-def app(app: Flask) -> Iterator[Flask]:
-    """The standard test app; its SDK client is closed afterwards."""
-    model = app.extensions["gemini"]
-    yield app
-    model.client.close()  # release pooled connections now, not at garbage collection
-
-
-@pytest.fixture
 def offline(app: Flask) -> Flask:
     """The same app answering with the offline model (no key configured)."""
+    app.extensions["gemini"].close()
     app.extensions["gemini"] = gemini.OfflineModel(delay=0)
     return app
