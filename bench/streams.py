@@ -132,7 +132,7 @@ async def many_chatapp(base: str, token: str, count: int) -> tuple[int, list[flo
     done = [r for r in runs if isinstance(r, dict) and r["last"].get("type") == "end"]
     for run in runs:
         if run not in done:
-            print("  failed stream:", run if isinstance(run, BaseException) else run["last"])
+            print("  failed stream:", repr(run) if isinstance(run, BaseException) else run["last"])
     return len(done), [gap for run in done for gap in gaps(run["arrivals"])]
 
 
