@@ -22,7 +22,9 @@ bind = os.environ.get(
 )
 worker_class = "gthread"
 workers = _env_int("GUNICORN_WORKERS", min(multiprocessing.cpu_count() + 1, 8))
-threads = _env_int("GUNICORN_THREADS", 32)
+# Each open stream holds a thread, asleep while the model writes: 3 workers x 128 threads hold
+# about 380 streams at once on a 2-CPU host (docs/benchmarks.md measured 500 with 2 x 300).
+threads = _env_int("GUNICORN_THREADS", 128)
 # Seconds a worker may stay silent before it is restarted (gthread workers heartbeat while
 # their threads serve long requests, so this does not cut streams short).
 timeout = _env_int("GUNICORN_TIMEOUT", 120)
