@@ -167,6 +167,29 @@ def test_broken_stream_saves_nothing_and_says_so(
 
 
 @browser_test
+def test_rate_limit_is_shown_and_keeps_the_insight(
+    live: LiveServer, tab: Page, wire: GeminiWireServer
+) -> None:
+    live.app.config["RATELIMIT_INSIGHTS"] = "1 per hour"
+    live.create_session("alice", "Garden", [("user", "Tomatoes?")])
+    wire.script(Reply(chunks=REVIEW))
+    open_insights(tab)
+    tab.page.get_by_role("button", name="Generate").click()
+    current = tab.page.locator("#current-insight")
+    expect(current.locator("strong")).to_have_text("garden")
+    tab.page.get_by_role("button", name="Regenerate").click()
+    alert = tab.page.locator("#current-error")
+    expect(alert).to_contain_text("Nothing was saved.")
+    expect(alert).to_have_attribute("role", "alert")
+    expect(alert).not_to_contain_text("The server answered")  # the API's own message
+    expect(current.locator("strong")).to_have_text("garden")  # the stored insight stays
+    expect(tab.page.get_by_role("button", name="Regenerate")).to_be_focused()
+    assert len(model_requests(wire)) == 1
+    assert tab.errors and all("429" in error for error in tab.errors)  # the refused request
+    tab.errors.clear()
+
+
+@browser_test
 def test_week_without_conversations_asks_to_chat_first(
     live: LiveServer, tab: Page, wire: GeminiWireServer
 ) -> None:
