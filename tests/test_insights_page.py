@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask.testing import FlaskClient
 
+from chatapp.services import accounts
 from chatapp.services.personalities import BUILTINS
+from chatapp.services.weeks import week_at
 from tests import test_page
 from tests.conftest import AuthActions
 from tests.gemini_wire import GENERATE_METHODS, GeminiWireServer, Reply
@@ -193,7 +197,15 @@ def test_rate_limit_is_shown_and_keeps_the_insight(
 def test_week_without_conversations_asks_to_chat_first(
     live: LiveServer, tab: Page, wire: GeminiWireServer
 ) -> None:
+    zone = "Pacific/Kiritimati"  # UTC+14: the browser's (UTC) dates would be a day off
+    with live.app.app_context():
+        accounts.update_settings(accounts.find_user("alice"), zone)
     open_insights(tab)
+    week = week_at(datetime.now(UTC), zone)
+    start, end = (moment.astimezone(ZoneInfo(zone)) for moment in (week.start, week.end))
+    dates = tab.page.locator("#current-week")
+    expect(dates).to_contain_text(f"{start:%b} {start.day}")  # as in "Nov 21 - 27, 2026"
+    expect(dates).to_contain_text(f"{end.day}, {end.year}")
     tab.page.get_by_role("button", name="Generate").click()
     expect(tab.page.get_by_role("status")).to_contain_text("No conversations found")
     expect(tab.page.locator("#generate")).to_have_text("Generate")
