@@ -21,8 +21,16 @@ const state = { zone: undefined, insight: null, busy: false };
 
 /** A week's dates in the user's time zone, for example "Nov 21 – 27, 2026". */
 function weekRange(start, end) {
-  const options = { dateStyle: "medium", timeZone: state.zone };
-  return new Intl.DateTimeFormat(undefined, options).formatRange(new Date(start), new Date(end));
+  const dates = [new Date(start), new Date(end)];
+  try {
+    return dateFormat(state.zone).formatRange(...dates);
+  } catch {
+    return dateFormat(undefined).formatRange(...dates); // a zone this browser does not know
+  }
+}
+
+function dateFormat(timeZone) {
+  return new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeZone });
 }
 
 function conversations(count) {
@@ -84,7 +92,8 @@ async function generate() {
     showInsight(previous);
     showError(currentError, { message: `${outcome.error.message} Nothing was saved.` });
   } else {
-    showInsight(outcome.insight);
+    // No insight written (no conversations this week): a stored one stays as it was.
+    showInsight(outcome.insight ?? previous);
     if (!outcome.insight && outcome.message) statusText.textContent = outcome.message;
   }
   setBusy(false);
