@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
-from chatapp.services import accounts
+from chatapp.services import accounts, personalities
 from tests.conftest import PW_HASH, make_config
 
 
@@ -28,6 +28,7 @@ class LiveServer:
         self.app: Flask = create_app(make_config(f"sqlite:///{database}", **config))
         with self.app.app_context():
             db.create_all()
+            personalities.seed_builtins()  # the migration seeds them; create_all does not
         self._server = make_server("127.0.0.1", 0, self.app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)

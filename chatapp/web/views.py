@@ -1,4 +1,4 @@
-"""Browser pages: the chat page, settings, and the stylesheet for highlighted code.
+"""Browser pages: the chat page, weekly insights, settings, and the stylesheet for highlighted code.
 
 The pages are shells: their JavaScript (``static/js``) reads and writes everything through
 the same JSON API that scripts use.
@@ -41,6 +41,13 @@ def _chat_page(session_id: str | None) -> str:
     """Render the chat page shell, naming the conversation to open."""
     offline = not current_app.config["GEMINI_API_KEY"]
     return render_template("web/chat.html", session_id=session_id, offline=offline)
+
+
+@bp.get("/insights")
+@login_required
+def weekly_insights() -> str:
+    """This week's insight (generated and regenerated while streaming in) and past weeks'."""
+    return render_template("web/insights.html")
 
 
 @bp.get("/settings")

@@ -69,8 +69,8 @@ export function query(params) {
   return text ? `?${text}` : "";
 }
 
-/** POST to a streaming endpoint and yield its events ({type, ...}) as they arrive. */
-export async function* stream(path, body, { signal } = {}) {
-  const response = await send("POST", path, body, signal);
+/** Call a streaming endpoint (POST unless ``method`` says) and yield its events as they arrive. */
+export async function* stream(path, body, { signal, method = "POST" } = {}) {
+  const response = await send(method, path, body, signal);
   yield* readEvents(response.body);
 }

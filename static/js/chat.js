@@ -1,7 +1,9 @@
-// The chat page: routing (/ and /chat/<id>), the composer, streaming replies, Stop, Retry.
+// The chat page: routing (/ and /chat/<id>), the composer, streaming replies, Stop, Retry,
+// and the personality of a new chat.
 import { api, stream } from "./api.js";
 import { ConversationView } from "./conversation.js";
 import { displayTitle } from "./format.js";
+import { PersonalityPicker } from "./personalities.js";
 import { Sidebar } from "./sidebar.js";
 
 const POLL_MS = 1000;
@@ -15,6 +17,7 @@ const toggle = document.getElementById("toggle-sidebar");
 const sidebarElement = document.getElementById("sidebar");
 
 const view = new ConversationView();
+const picker = new PersonalityPicker();
 const sidebar = new Sidebar({
   onOpen: (id) => navigate(id),
   onDeleted: (id) => {
@@ -53,6 +56,7 @@ async function openConversation(id) {
   state.sessionId = id;
   state.poll += 1;
   sidebar.setCurrent(id);
+  picker.show(id === null && !state.turn);
   setSidebarOpen(false);
   showTitle(null);
   const data = await view.open(id);
@@ -103,6 +107,7 @@ function setBusy(busy) {
   sendButton.disabled = busy;
   stopButton.hidden = !busy;
   stopButton.disabled = true; // enabled once the server names the conversation
+  picker.show(!busy && state.sessionId === null);
   composer.setAttribute("aria-busy", String(busy));
   if (!busy) textarea.focus();
 }
@@ -111,6 +116,7 @@ function setBusy(busy) {
 async function send(text) {
   if (state.turn || !text.trim()) return;
   const turn = { sessionId: state.sessionId, controller: new AbortController(), text };
+  if (!turn.sessionId) turn.personalityId = picker.value();
   state.turn = turn;
   setBusy(true);
   view.clearTransient();
@@ -126,6 +132,7 @@ async function send(text) {
 async function readTurn(turn, append) {
   const body = { message: turn.text };
   if (turn.sessionId) body.sessionId = turn.sessionId;
+  if (turn.personalityId) body.personalityId = turn.personalityId;
   try {
     const events = stream("/chat/message/stream", body, { signal: turn.controller.signal });
     for await (const event of events) {
@@ -228,5 +235,6 @@ window.addEventListener("popstate", () => openConversation(idFromPath(window.loc
 
 history.replaceState({ id: state.sessionId }, "", pathFor(state.sessionId));
 sidebar.kick();
+picker.load();
 setBusy(false);
 openConversation(state.sessionId);
