@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -74,8 +74,7 @@ def is_authenticated() -> bool:
     """
     if g.get("user") is not None or current_user.is_authenticated:
         return True
-    header = request.headers.get("Authorization")
-    return header is not None and accounts.user_for_bearer(header) is not None
+    return accounts.request_bearer_user() is not None
 
 
 def counts_as_anonymous(_response: Response) -> bool:

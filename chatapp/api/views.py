@@ -61,9 +61,8 @@ def authenticate() -> None:
 
 def require_user() -> None:
     """Set ``g.user`` from a Bearer token or the login cookie, or answer 401."""
-    header = request.headers.get("Authorization")
-    if header is not None:
-        g.user = _user_from_header(header)
+    if request.headers.get("Authorization") is not None:
+        g.user = _bearer_user()
         g.auth = "token"
         return
     if not current_user.is_authenticated:
@@ -84,9 +83,9 @@ def bp_view() -> Callable[..., Any] | None:
     return current_app.view_functions.get(request.endpoint or "")
 
 
-def _user_from_header(header: str) -> Any:
+def _bearer_user() -> Any:
     """Resolve ``Authorization: Bearer <token>`` to its user, or raise 401."""
-    user = accounts.user_for_bearer(header)
+    user = accounts.request_bearer_user()
     if user is None:
         raise ApiError(
             401,
