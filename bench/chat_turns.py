@@ -2,7 +2,7 @@
 
 One command (``make bench``, or ``python bench/chat_turns.py --clients 8 --turns 200``):
 
-1. starts ``python -m tests.gemini_wire`` (no delay) and, on a fresh SQLite database in a
+1. starts ``python -m tests.support.gemini_wire`` (no delay) and, on a fresh SQLite database in a
    temporary directory (or ``--database-url``), runs ``flask init-db``, creates a user and
    an API token with the CLI, and starts gunicorn with ``gunicorn.conf.py``;
 2. ``--clients`` threads each hold one conversation and send ``--turns`` messages through

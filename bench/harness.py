@@ -1,7 +1,7 @@
 """What every benchmark needs: a local Gemini server, a database, and chatapp under gunicorn.
 
 Everything runs as separate processes on this machine, as in production: the wire-format
-server (``tests.gemini_wire``), gunicorn with ``gunicorn.conf.py``, and the benchmark's
+server (``tests.support.gemini_wire``), gunicorn with ``gunicorn.conf.py``, and the benchmark's
 clients in the calling process.
 """
 
@@ -68,7 +68,7 @@ def wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 
 @contextlib.contextmanager
 def wire_server(tmp: Path, chunk_delay: float = 0.0, chunks: int = 3) -> Iterator[str]:
     """Run the local Gemini server as a process; yield its base URL."""
-    command = [sys.executable, "-m", "tests.gemini_wire", "--max-records", "100"]
+    command = [sys.executable, "-m", "tests.support.gemini_wire", "--max-records", "100"]
     command += ["--chunk-delay", str(chunk_delay), "--chunks", str(chunks)]
     log = tmp / f"wire-{chunk_delay}-{chunks}.log"
     with running(command, dict(os.environ), log, pipe=True) as wire:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from pyinstrument import Profiler  # noqa: E402
 
 from tests.conftest import ApiUser, AuthActions, build_app, close_app, wire_config  # noqa: E402
-from tests.gemini_wire import GeminiWireServer  # noqa: E402
+from tests.support.gemini_wire import GeminiWireServer  # noqa: E402
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from chatapp import api, auth, cli, config, database, errors, gemini, ratelimits, web
 from chatapp.extensions import csrf, login_manager
-from chatapp.services import stops
+from chatapp.services.chat import stops
 
 ROOT = Path(__file__).resolve().parent.parent
 SECURITY_SCHEMES = {

@@ -10,7 +10,8 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from chatapp.errors import ApiError
-from chatapp.services import accounts, seed, weekly_batch
+from chatapp.services import accounts, seed
+from chatapp.services.insights import batch
 
 
 @click.command("init-db")
@@ -81,13 +82,13 @@ def weekly_insights_command(week: datetime | None, username: str | None, all_use
     if (username is None) == (not all_users):
         raise click.UsageError("Give either --user NAME or --all.")
     try:
-        ids = weekly_batch.user_ids(username)
+        ids = batch.user_ids(username)
     except LookupError as exc:
         raise click.ClickException(str(exc)) from exc
-    report = weekly_batch.Report()
+    report = batch.Report()
     with click.progressbar(ids, label="Weekly insights") as bar:
         for user_id in bar:
-            weekly_batch.run_one(user_id, week.date() if week else None, report)
+            batch.run_one(user_id, week.date() if week else None, report)
     click.echo(report.summary())
     for name, reason in report.failed:
         click.echo(f"Failed for {name}: {reason}", err=True)

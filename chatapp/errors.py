@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from chatapp.extensions import db
+from chatapp.gemini import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,16 @@ class ApiError(Exception):
         return error_response(
             self.status, self.code, self.message, self.error, self.details, self.headers
         )
+
+
+# Recorded on a user's message when a turn failed in a way we did not foresee.
+UNEXPECTED = ModelError(500, "INTERNAL_ERROR", "Something went wrong on our side. Try again.")
+
+
+def api_error(exc: ModelError) -> ApiError:
+    """Turn a model failure into the API's error (every feature that calls the model)."""
+    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+    return ApiError(exc.status, exc.code, exc.message, headers=headers)
 
 
 class NotFound(ApiError):

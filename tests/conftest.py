@@ -23,8 +23,9 @@ from werkzeug.security import generate_password_hash
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.services import accounts, personalities
-from tests.gemini_wire import GeminiWireServer
+from chatapp.services import accounts
+from chatapp.services.chat import personalities
+from tests.support.gemini_wire import GeminiWireServer
 
 PASSWORD = "correct horse battery staple"
 # Hashing is deliberately slow, so it is done once per run.

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
 from tests.conftest import POSTGRES_URL, AuthActions
-from tests.gemini_wire import GENERATE_METHODS, GeminiWireServer
+from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = "/api/v1/chat/message"

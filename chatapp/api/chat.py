@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
 from chatapp.ratelimits import chat_limit, session_limit
-from chatapp.services import chat, conversations, stops
+from chatapp.services.chat import conversations, stops, turns
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -25,7 +25,7 @@ MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
 @chat_limit
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
     """Send a message and wait for the whole reply (omit sessionId to start a chat)."""
-    session, reply = chat.send_message(g.user, body.message, body.sessionId, body.personalityId)
+    session, reply = turns.send_message(g.user, body.message, body.sessionId, body.personalityId)
     return {
         "sessionId": str(session.id),
         "messageId": reply.id,
@@ -49,8 +49,8 @@ def stream_message(body: schemas.MessageIn) -> Response:
     with the same codes as ``/chat/message``. Errors before the stream starts are
     ordinary JSON errors.
     """
-    turn = chat.prepare_turn(g.user, body.message, body.sessionId, body.personalityId)
-    return sse.event_response(chat.stream_reply(turn))
+    turn = turns.prepare_turn(g.user, body.message, body.sessionId, body.personalityId)
+    return sse.event_response(turns.stream_reply(turn))
 
 
 @bp.post(
@@ -76,7 +76,7 @@ def stop(path: schemas.SessionPath) -> dict[str, Any]:
 @chat_limit
 def prompt(body: schemas.PromptIn) -> dict[str, Any]:
     """Answer a one-off prompt without storing a conversation (seed 000)."""
-    text, model = chat.one_off(body.prompt)
+    text, model = turns.one_off(body.prompt)
     return {"text": text, "sources": [], "model": model}
 
 

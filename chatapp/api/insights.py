@@ -10,7 +10,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from chatapp import schemas, sse
 from chatapp.extensions import limiter
 from chatapp.ratelimits import insight_limit
-from chatapp.services import insights, weekly
+from chatapp.services.insights import recent, weekly
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("insights", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -29,7 +29,7 @@ MODEL_ERRORS = schemas.errors(502, 503, 504)
 @insight_limit
 def get_insights() -> dict[str, Any]:
     """Generate an insight into the caller's last 30 days of conversations."""
-    return insights.last_30_days(g.user)
+    return recent.last_30_days(g.user)
 
 
 @bp.get(
@@ -40,13 +40,13 @@ def get_insights() -> dict[str, Any]:
 @insight_limit
 def stream_insights() -> Response:
     """Stream the 30-day insight as server-sent events: start, content…, end, or error."""
-    return sse.event_response(insights.stream(g.user))
+    return sse.event_response(recent.stream(g.user))
 
 
 @bp.get("/prompts", tags=[tag], responses={200: schemas.PromptList, **schemas.AUTHED_ERRORS})
 def get_prompts() -> dict[str, Any]:
     """Suggest opening messages (a fixed set for a new user or without the model)."""
-    return insights.suggested_prompts(g.user)
+    return recent.suggested_prompts(g.user)
 
 
 @bp.get(

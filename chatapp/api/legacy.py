@@ -17,7 +17,7 @@ from chatapp.errors import NotFound
 from chatapp.extensions import db
 from chatapp.models import ChatSession
 from chatapp.ratelimits import chat_limit, session_limit
-from chatapp.services import chat, conversations
+from chatapp.services.chat import conversations, turns
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("legacy", __name__, abp_security=AUTH)
@@ -41,7 +41,7 @@ def _require_self(user_id: str | int) -> None:
 def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
     """Send a message; omitting chat_id starts a conversation."""
     _require_self(body.user_id)
-    session, reply = chat.send_message(g.user, body.message, body.chat_id)
+    session, reply = turns.send_message(g.user, body.message, body.chat_id)
     return {"response": reply.content, "chat_id": str(session.id)}
 
 

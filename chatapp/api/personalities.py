@@ -8,7 +8,7 @@ from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas
-from chatapp.services import personalities
+from chatapp.services.chat import personalities
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("personalities", __name__, url_prefix="/v1/personalities", abp_security=AUTH)

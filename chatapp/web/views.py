@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 
 from chatapp.errors import NotFound
 from chatapp.rendering import highlight_css
-from chatapp.services import conversations
+from chatapp.services.chat import conversations
 
 from .headers import add_security_headers
 

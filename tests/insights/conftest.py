@@ -9,7 +9,7 @@ from flask import Flask
 
 from chatapp import gemini
 from tests.conftest import wire_config
-from tests.gemini_wire import GeminiWireServer
+from tests.support.gemini_wire import GeminiWireServer
 
 
 @pytest.fixture

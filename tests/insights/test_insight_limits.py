@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from chatapp.models import utcnow
-from tests.insights.helpers import add_messages, sse_events
+from tests.support.data import add_messages, sse_events
 
 
 def test_generation_routes_share_one_budget_per_user(app: Flask, client, auth, wire) -> None:

@@ -8,9 +8,9 @@ from datetime import timedelta
 from flask import Flask
 
 from chatapp.models import utcnow
-from chatapp.services.insights import DEFAULT_PROMPTS
-from tests.gemini_wire import GeminiWireServer, Reply
-from tests.insights.helpers import add_messages
+from chatapp.services.insights.recent import DEFAULT_PROMPTS
+from tests.support.data import add_messages
+from tests.support.gemini_wire import GeminiWireServer, Reply
 
 
 def test_insights_with_nothing_to_read(client, auth, wire: GeminiWireServer) -> None:

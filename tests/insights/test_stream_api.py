@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from chatapp.models import utcnow
-from tests.gemini_wire import GeminiWireServer, Reply
-from tests.insights.helpers import add_messages, sse_events
+from tests.support.data import add_messages, sse_events
+from tests.support.gemini_wire import GeminiWireServer, Reply
 
 STREAM = "/api/v1/chat/weekly-insights/stream"
 REGENERATE = "/api/v1/chat/weekly-insights/regenerate"

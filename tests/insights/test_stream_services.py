@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from chatapp.extensions import db
 from chatapp.models import WeeklyInsight, utcnow
-from chatapp.services import accounts, insights, weekly
-from tests.gemini_wire import GeminiWireServer, Reply
-from tests.insights.helpers import add_messages
+from chatapp.services import accounts
+from chatapp.services.insights import recent, weekly
+from tests.support.data import add_messages
+from tests.support.gemini_wire import GeminiWireServer, Reply
 
 USAGE = {"allowed": True, "remaining": 9, "limit": 10}
 
@@ -117,7 +118,7 @@ def test_30_day_insight_stream(app: Flask, wire: GeminiWireServer) -> None:
     wire.script(Reply(chunks=["You ", "said hello."]))
     with app.app_context():
         user = accounts.find_user("alice")
-        events = list(insights.stream(user))
+        events = list(recent.stream(user))
     assert [e["type"] for e in events] == ["start", "content", "content", "end"]
     assert events[0]["based_on"]["messages_analyzed"] == 1
     assert "".join(e["content"] for e in events[1:3]) == "You said hello."

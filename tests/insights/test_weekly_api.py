@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 
 from chatapp.models import utcnow
-from tests.gemini_wire import GeminiWireServer, Reply
-from tests.insights.helpers import add_messages, set_timezone
+from tests.support.data import add_messages, set_timezone
+from tests.support.gemini_wire import GeminiWireServer, Reply
 
 REVIEW = "## Your Week in Review\n\nYou planned a **trip**."
 

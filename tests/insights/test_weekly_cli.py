@@ -11,8 +11,8 @@ from chatapp.extensions import db
 from chatapp.models import User, WeeklyInsight
 from chatapp.services import accounts
 from tests.conftest import PW_HASH
-from tests.gemini_wire import GeminiWireServer, Reply
-from tests.insights.helpers import add_messages
+from tests.support.data import add_messages
+from tests.support.gemini_wire import GeminiWireServer, Reply
 
 MONDAY = datetime.fromisoformat("2026-11-16T12:00:00+00:00")
 

@@ -8,10 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 
-from chatapp.services import accounts, weekly
-from chatapp.services.weeks import week_containing
-from tests.gemini_wire import GeminiWireServer, Reply
-from tests.insights.helpers import add_messages, set_timezone
+from chatapp.services import accounts
+from chatapp.services.insights import weekly
+from chatapp.services.insights.weeks import week_containing
+from tests.support.data import add_messages, set_timezone
+from tests.support.gemini_wire import GeminiWireServer, Reply
 
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -40,10 +40,10 @@ import pytest
 from google import genai
 from google.genai import errors, types
 
-from tests.gemini_wire import GeminiWireServer, Reply, pad_words, split_text
+from tests.support.gemini_wire import GeminiWireServer, Reply, pad_words, split_text
 
 MODEL = "gemini-test"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_client(server: GeminiWireServer, timeout_ms: int = 5000, **options: Any) -> genai.Client:
@@ -448,7 +448,7 @@ def test_split_and_pad_helpers():
 
 def test_runs_as_a_process():
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.gemini_wire", "--chunks", "5", "--chunk-delay", "0"],
+        [sys.executable, "-m", "tests.support.gemini_wire", "--chunks", "5", "--chunk-delay", "0"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

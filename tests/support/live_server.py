@@ -1,7 +1,7 @@
 """The app served over real HTTP on a background thread, for browser tests.
 
 werkzeug's threaded server on port 0 (a free port), a fresh SQLite database, and the real
-Gemini SDK pointed at a :class:`tests.gemini_wire.GeminiWireServer`.
+Gemini SDK pointed at a :class:`tests.support.gemini_wire.GeminiWireServer`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from werkzeug.serving import make_server
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
-from chatapp.services import accounts, personalities
+from chatapp.services import accounts
+from chatapp.services.chat import personalities
 from tests.conftest import PW_HASH, make_config
 
 

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 
 from tests.conftest import PASSWORD
-from tests.gemini_wire import GeminiWireServer, Reply
-from tests.live_server import LiveServer
+from tests.support.gemini_wire import GeminiWireServer, Reply
+from tests.support.live_server import LiveServer
 
 playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package"),

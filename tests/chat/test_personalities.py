@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.gemini_wire import GeminiWireServer
+from tests.support.gemini_wire import GeminiWireServer
 
 
 def _create(client, headers, name="Pirate", prompt="Talk like a pirate.") -> dict:

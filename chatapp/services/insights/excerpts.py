@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from chatapp.services.history import CHARS_PER_TOKEN, estimate_tokens
+from chatapp.services.chat.context import CHARS_PER_TOKEN, estimate_tokens
 
 # The fixed part of a line ("- [Sat 21 Nov 14:03] () ") is about this many tokens.
 MIN_LINE_TOKENS = 6

@@ -19,16 +19,14 @@ from flask import current_app
 from sqlalchemy import or_, update
 
 from chatapp import sse
-from chatapp.errors import ApiError, NotFound
+from chatapp.errors import UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
-from chatapp.services import conversations, personalities, stops
-from chatapp.services.history import estimate_tokens, model_history
+from chatapp.services.chat import conversations, personalities, stops
+from chatapp.services.chat.context import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
-# Recorded on a user's message when the turn failed in a way we did not foresee.
-UNEXPECTED = ModelError(500, "INTERNAL_ERROR", "Something went wrong on our side. Try again.")
 INTERRUPTED = "interrupted"
 
 
@@ -43,12 +41,6 @@ class PreparedTurn:
     message: str
     history: list[Turn]
     system: str | None
-
-
-def api_error(exc: ModelError) -> ApiError:
-    """Turn a model failure into the API's error."""
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-    return ApiError(exc.status, exc.code, exc.message, headers=headers)
 
 
 def resolve_personality(user: User, personality_id: str | None) -> str | None:

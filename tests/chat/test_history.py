@@ -6,7 +6,7 @@ import pytest
 
 from chatapp.gemini import ChatCache, OfflineModel, Turn, _contents, clean_title, fallback_title
 from chatapp.models import ChatMessage
-from chatapp.services.history import estimate_tokens, model_history
+from chatapp.services.chat.context import estimate_tokens, model_history
 
 BIG = 10**9
 

@@ -29,7 +29,7 @@ Other endpoints never consume scripts.
 Run as a process for benchmarks (prints the base URL on the first line, serves until
 killed)::
 
-    python -m tests.gemini_wire --port 8765 --chunk-delay 0.1 --chunks 20
+    python -m tests.support.gemini_wire --port 8765 --chunk-delay 0.1 --chunks 20
 
 Standard library only: asyncio on one background thread (cheap with hundreds of open
 streams), HTTP/1.1 keep-alive, chunked transfer encoding for streams.

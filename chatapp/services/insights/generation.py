@@ -11,9 +11,9 @@ from collections.abc import Generator
 from typing import Any
 
 from chatapp import sse
+from chatapp.errors import UNEXPECTED
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, ReplyStream
-from chatapp.services.chat import UNEXPECTED
 
 log = logging.getLogger(__name__)
 # A model reply that is empty or only whitespace is not an insight.

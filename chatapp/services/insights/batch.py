@@ -15,7 +15,8 @@ from sqlalchemy import select
 from chatapp.errors import ApiError
 from chatapp.extensions import db
 from chatapp.models import User
-from chatapp.services import accounts, weekly
+from chatapp.services import accounts
+from chatapp.services.insights import weekly
 
 log = logging.getLogger(__name__)
 

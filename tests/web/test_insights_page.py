@@ -16,13 +16,13 @@ import pytest
 from flask.testing import FlaskClient
 
 from chatapp.services import accounts
-from chatapp.services.personalities import BUILTINS
-from chatapp.services.weeks import week_at
-from tests import test_page
+from chatapp.services.chat.personalities import BUILTINS
+from chatapp.services.insights.weeks import week_at
 from tests.conftest import AuthActions
-from tests.gemini_wire import GENERATE_METHODS, GeminiWireServer, Reply
-from tests.live_server import LiveServer
-from tests.test_page import CHROMIUM, Page, expect
+from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer, Reply
+from tests.support.live_server import LiveServer
+from tests.web import test_page
+from tests.web.test_page import CHROMIUM, Page, expect
 
 # The chat page tests' fixtures: one Chromium and one local Gemini for this module, and per
 # test a live app (fresh SQLite database, user alice) and a tab that fails on script errors.

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 
 from chatapp.extensions import db
 from chatapp.models import ChatSession, User
-from chatapp.services import conversations
+from chatapp.services.chat import conversations
 from chatapp.sse import Pipe
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import Personality
-from chatapp.services.personalities import BUILTINS
+from chatapp.services.chat.personalities import BUILTINS
 from tests.conftest import make_config
 
 

@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from chatapp.services import accounts, conversations
+from chatapp.services import accounts
+from chatapp.services.chat import conversations
 from tests.conftest import AuthActions
 
 PAGES = ("/", "/settings")

@@ -21,7 +21,7 @@ from werkzeug.serving import make_server
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
 from tests.conftest import AuthActions, build_app, close_app, wire_config
-from tests.gemini_wire import GeminiWireServer, Reply
+from tests.support.gemini_wire import GeminiWireServer, Reply
 
 STREAM = "/api/v1/chat/message/stream"
 

@@ -20,9 +20,9 @@ from chatapp import gemini
 from chatapp.extensions import db
 from chatapp.gemini import TITLE_PROMPT
 from chatapp.models import ChatMessage, ChatSession, utcnow
-from chatapp.services.history import estimate_tokens
+from chatapp.services.chat.context import estimate_tokens
 from tests.conftest import ApiUser, AuthActions, build_app, close_app, wire_config
-from tests.gemini_wire import GeminiWireServer, Recorded, Reply
+from tests.support.gemini_wire import GeminiWireServer, Recorded, Reply
 
 
 @pytest.fixture

@@ -18,14 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from chatapp.errors import NotFound
+from chatapp.errors import NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, WeeklyInsight, utcnow
 from chatapp.rendering import render_markdown
-from chatapp.services import answers, excerpts
-from chatapp.services.chat import api_error
-from chatapp.services.weeks import Week, week_at, week_containing
+from chatapp.services.insights import excerpts, generation
+from chatapp.services.insights.weeks import Week, week_at, week_containing
 
 NO_CONVERSATIONS = "No conversations found for this week; chat first, then try again."
 SYSTEM = (
@@ -123,11 +122,11 @@ def generate(user: User, day: date | None = None, force: bool = False) -> Outcom
     if not chosen.conversations:
         return Outcome(week, None, False, 0, NO_CONVERSATIONS)
     prompt = _prompt(user, week, chosen)
-    answers.release_connection()
+    generation.release_connection()
     model = get_model()
     try:
         text, _ = model.generate(prompt, SYSTEM)
-        text = answers.require_text(text)
+        text = generation.require_text(text)
     except ModelError as exc:
         raise api_error(exc) from exc
     insight = save(user.id, week, text, chosen.conversations, model.name)
@@ -173,9 +172,9 @@ def stream(user: User, force: bool, usage: dict[str, Any]) -> Iterator[dict[str,
         yield {"type": "done", "insight": None, "message": NO_CONVERSATIONS}
         return
     prompt, user_id = _prompt(user, week, chosen), user.id
-    answers.release_connection()
+    generation.release_connection()
     model = get_model()
-    text = yield from answers.relay(model.stream_prompt(prompt, SYSTEM), "chunk")
+    text = yield from generation.relay(model.stream_prompt(prompt, SYSTEM), "chunk")
     if text is not None:
         insight = save(user_id, week, text, chosen.conversations, model.name)
         yield {"type": "done", "insight": to_dict(insight)}

@@ -15,10 +15,10 @@ from typing import Any, Literal
 from flask import current_app
 from pydantic import BaseModel, Field, ValidationError
 
+from chatapp.errors import api_error
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, utcnow
-from chatapp.services import answers, excerpts
-from chatapp.services.chat import api_error
+from chatapp.services.insights import excerpts, generation
 
 log = logging.getLogger(__name__)
 PERIOD = timedelta(days=30)
@@ -86,11 +86,11 @@ def last_30_days(user: User) -> dict[str, Any]:
     body: dict[str, Any] = {"generated_at": now.isoformat(), "based_on": _based_on(chosen)}
     if not chosen.messages:
         return {**body, "insights": None, "model": None, "message": NOTHING_YET}
-    answers.release_connection()
+    generation.release_connection()
     model = get_model()
     try:
         text, _ = model.generate(_prompt(chosen), SYSTEM)
-        text = answers.require_text(text)
+        text = generation.require_text(text)
     except ModelError as exc:
         raise api_error(exc) from exc
     return {**body, "insights": text, "model": model.name}
@@ -104,9 +104,9 @@ def stream(user: User) -> Iterator[dict[str, Any] | str]:
     if not chosen.messages:
         yield {"type": "end", "insights": None, "message": NOTHING_YET, "based_on": based_on}
         return
-    answers.release_connection()
+    generation.release_connection()
     model = get_model()
-    text = yield from answers.relay(model.stream_prompt(_prompt(chosen), SYSTEM), "content")
+    text = yield from generation.relay(model.stream_prompt(_prompt(chosen), SYSTEM), "content")
     if text is not None:
         end = {"generated_at": now.isoformat(), "based_on": based_on, "model": model.name}
         yield {"type": "end", **end}
@@ -121,7 +121,7 @@ def suggested_prompts(user: User) -> dict[str, Any]:
     if not chosen.messages:
         return _prompt_list(DEFAULT_PROMPTS, "default")
     system = PROMPTS_SYSTEM.format(count=PROMPT_COUNT, categories=", ".join(CATEGORIES))
-    answers.release_connection()
+    generation.release_connection()
     try:
         text, _ = model.generate(f"The user's recent messages:\n\n{chosen.text}", system)
     except ModelError as exc:

@@ -1,0 +1,69 @@
+"""The offline model: an honest stand-in when no API key is configured."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from chatapp.gemini.base import ReplyStream, Turn, Usage, fallback_title
+
+OFFLINE_NOTICE = (
+    "**Offline model.** chatapp has no Gemini API key, so this reply comes from its built-in "
+    "offline model, not from Gemini."
+)
+
+
+@dataclass
+class OfflineModel:
+    """An honest stand-in when no API key is configured: it says what it is."""
+
+    delay: float = 0.02
+    name: str = "offline"
+    offline: bool = True
+
+    def reply_text(self, history: list[Turn], message: str) -> str:
+        """Compose the reply: the notice, what was received, and how to connect Gemini."""
+        quoted = message if len(message) <= 200 else message[:199] + "…"
+        return (
+            f"{OFFLINE_NOTICE}\n\n"
+            f"I received this conversation with {len(history)} earlier turn(s) and your "
+            f"message of {len(message)} character(s):\n\n> {quoted}\n\n"
+            "To chat with Gemini, set `GEMINI_API_KEY` (and optionally `GEMINI_MODEL`) "
+            "and restart chatapp."
+        )
+
+    def send(
+        self, key: str, history: list[Turn], message: str, system: str | None
+    ) -> tuple[str, Usage]:
+        """Reply at once."""
+        return self.reply_text(history, message), Usage()
+
+    def stream(
+        self, key: str, history: list[Turn], message: str, system: str | None
+    ) -> ReplyStream:
+        """Reply word by word."""
+        return ReplyStream(self._words(self.reply_text(history, message)), Usage())
+
+    def generate(self, prompt: str, system: str | None = None) -> tuple[str, Usage]:
+        """Answer a one-off prompt."""
+        return self.reply_text([], prompt), Usage()
+
+    def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
+        """Answer a one-off prompt word by word."""
+        return ReplyStream(self._words(self.reply_text([], prompt)), Usage())
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def title(self, message: str) -> str:
+        """Title from the message's first words (the offline model writes none)."""
+        return fallback_title(message)
+
+    def _words(self, text: str) -> Iterator[str]:
+        """Yield ``text`` a word at a time, pausing like a model would."""
+        words = text.split(" ")
+        for index, word in enumerate(words):
+            if self.delay and index:
+                time.sleep(self.delay)
+            yield word if index == len(words) - 1 else word + " "

@@ -1,0 +1,84 @@
+"""The caller's account, settings and API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from typing import Annotated
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, BaseModel, Field
+from pydantic_core import PydanticCustomError
+
+from chatapp.schemas.common import Strict
+
+
+class UserOut(BaseModel):
+    """An account, without secrets."""
+
+    id: int
+    username: str
+    email: str
+    is_admin: bool
+    created_at: datetime
+    timezone: str = Field(description="IANA time zone; weeks for insights follow it")
+
+
+class TokenCreate(Strict):
+    """Create a token: a logged-in browser needs only a name; a script sends its password."""
+
+    name: str = Field("token", min_length=1, max_length=100)
+    username: str | None = Field(None, min_length=1, max_length=255)
+    password: str | None = Field(None, min_length=1, max_length=1024)
+
+
+class TokenOut(BaseModel):
+    """A token's metadata (never the secret)."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class TokenCreated(BaseModel):
+    """A new token; ``token`` is shown this once and never again."""
+
+    id: int
+    name: str
+    token: str
+
+
+class TokenList(BaseModel):
+    """The caller's live tokens, newest first."""
+
+    tokens: list[TokenOut]
+    total: int
+
+
+class TokenPath(BaseModel):
+    """A token id in the path."""
+
+    token_id: int
+
+
+@cache
+def _timezone_names() -> frozenset[str]:
+    """The IANA zone names this system knows (read from disk once)."""
+    return frozenset(available_timezones())
+
+
+def _check_timezone(name: str) -> str:
+    """Accept only IANA time zone names (``Europe/Berlin``, ``UTC``)."""
+    if name not in _timezone_names():
+        raise PydanticCustomError(
+            "timezone", "Unknown time zone; use an IANA name such as Europe/Berlin"
+        )
+    return name
+
+
+class MeUpdate(Strict):
+    """Settings of the caller's account."""
+
+    timezone: Annotated[str, Field(max_length=64), AfterValidator(_check_timezone)]

@@ -1,0 +1,55 @@
+"""Seed 001's routes (``/chat``, ``/history``), in that system's own shapes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+from chatapp.schemas.chat import MessageItem, MessageText, SessionId
+from chatapp.schemas.common import Strict
+
+
+class LegacyChatIn(Strict):
+    """Seed 001's message: ``user_id`` is the caller's username or id."""
+
+    user_id: str | int
+    message: MessageText
+    chat_id: SessionId | None = None
+
+
+class LegacyChatOut(BaseModel):
+    """Seed 001's reply."""
+
+    response: str
+    chat_id: str
+
+
+class LegacyUserPath(BaseModel):
+    """Seed 001's user in the path."""
+
+    user_id: str
+
+
+class LegacyChatPath(LegacyUserPath):
+    """Seed 001's conversation in the path."""
+
+    chat_id: str
+
+
+class LegacySessions(BaseModel):
+    """Seed 001's list of conversation ids."""
+
+    chat_sessions: list[str]
+
+
+class LegacyTurn(MessageItem):
+    """Seed 001's message: role ``user`` or ``model``, with the fields of every message."""
+
+    role: Literal["user", "model"]  # type: ignore[assignment]
+
+
+class LegacyHistory(BaseModel):
+    """Seed 001's conversation history."""
+
+    history: list[LegacyTurn]

@@ -1,0 +1,1 @@
+"""Chat: turns with the model, conversations, their context, stops and personalities."""

@@ -1,0 +1,1 @@
+"""Insights: the last 30 days, weekly reviews, and the batch that writes them."""
