@@ -12,11 +12,13 @@ from typing import Any
 from flask_login import UserMixin
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -142,6 +144,10 @@ class ChatSession(db.Model):
     turn_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by a stop request from any worker; the worker streaming that turn polls it.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Grounding: the knowledge collections searched on each turn (ids as strings), and
+    # whether Google Search grounding is on.
+    collection_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    web_search: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="sessions")
     messages: Mapped[list[ChatMessage]] = relationship(
@@ -207,5 +213,107 @@ class WeeklyInsight(db.Model):
     content: Mapped[str] = mapped_column(Text)
     entry_count: Mapped[int] = mapped_column(Integer)  # conversations active that week
     model: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Collection(db.Model):
+    """Knowledge: a user's own collection (``owner_id``), or a shared one (``owner_id`` NULL).
+
+    Shared collections are written by admins and read by every user.
+    """
+
+    __tablename__ = "collections"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="collection", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Document(db.Model):
+    """One document of a collection: its extracted text, indexing status and progress.
+
+    ``generation`` counts (re)indexings; only chunks of the current generation are
+    searched, so a re-index swaps a document's chunks atomically.
+    """
+
+    __tablename__ = "documents"
+    __table_args__ = (UniqueConstraint("collection_id", "content_hash"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    collection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(500))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    source: Mapped[str | None] = mapped_column(String(1000))  # file name or path
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer, default=0)  # bytes received
+    content_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the extracted text
+    text: Mapped[str] = mapped_column(Text)
+    # Character offset where each PDF page starts (None for other types).
+    pages: Mapped[list[int] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error_code: Mapped[str | None] = mapped_column(String(40))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    chunks_total: Mapped[int] = mapped_column(Integer, default=0)
+    chunks_done: Mapped[int] = mapped_column(Integer, default=0)
+    embedded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    collection: Mapped[Collection] = relationship(back_populates="documents")
+
+
+class Chunk(db.Model):
+    """A passage of a document, where it came from, and its embedding (if any)."""
+
+    __tablename__ = "chunks"
+    __table_args__ = (Index("ix_chunks_document_generation", "document_id", "generation"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    document_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    # Denormalised from the document so access is decided inside the search query.
+    collection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("collections.id", ondelete="CASCADE"), index=True
+    )
+    generation: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer)  # order within the document
+    text: Mapped[str] = mapped_column(Text)
+    start_char: Mapped[int] = mapped_column(Integer)
+    end_char: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int | None] = mapped_column(Integer)  # 1-based PDF page
+    embedding_model: Mapped[str | None] = mapped_column(String(100))
+    embedding_dim: Mapped[int | None] = mapped_column(Integer)
+    # float32 little-endian, normalised; the vector search module owns its storage.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class Job(db.Model):
+    """Background work (indexing a document, ...), claimed by one runner under a lease."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_run_after", "state", "run_after"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))  # e.g. "index_document"
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued/running/done/failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    worker: Mapped[str | None] = mapped_column(String(100))
+    error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
