@@ -45,6 +45,18 @@ class Config:
     # Most of the user's own text (estimated tokens) sent for an insight or prompt ideas.
     INSIGHT_CONTEXT_TOKENS = 8000
 
+    # Knowledge and grounding.
+    GEMINI_EMBEDDING_MODEL = "gemini-embedding-001"
+    GEMINI_EMBEDDING_DIM = 768  # at most 2000 for a pgvector HNSW index
+    EMBEDDING_BATCH = 100  # texts per embedding call
+    UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # largest uploaded file (413 past it)
+    RETRIEVAL_TOP_K = 10  # passages per turn or search, across all chosen collections
+    RETRIEVAL_CONTEXT_TOKENS = 30_000  # most passage text (estimated tokens) per turn
+    CHUNK_SIZE = 1200  # characters per chunk, paragraph-aware
+    CHUNK_OVERLAP = 200  # characters shared by neighbouring chunks
+    JOBS_IN_APP = True  # each app process runs background jobs (indexing) in a thread
+    JOB_LEASE_SECONDS = 60  # a claimed job whose lease lapses is picked up again
+
     REDIS_URL = ""
 
     RATELIMIT_ENABLED = True
@@ -54,6 +66,7 @@ class Config:
     RATELIMIT_CHAT = "20 per minute"  # messages to the model per user, all chat routes
     RATELIMIT_SESSIONS = "100 per minute"  # conversation management per user
     RATELIMIT_INSIGHTS = "10 per hour"  # insight generation per user
+    RATELIMIT_UPLOADS = "60 per hour"  # documents added per user
     RATELIMIT_ANONYMOUS = "60 per minute"  # requests without a login or token, per IP
     # Rate-limit storage down: count in process memory (logged) rather than fail requests.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -85,6 +86,14 @@ class Model(Protocol):
     def title(self, message: str) -> str:
         """Return a short title for a conversation starting with ``message``."""
 
+    # Whether :meth:`embed` works (the offline model has no embeddings).
+    can_embed: bool
+    embedding_model: str
+    embedding_dim: int
+
+    def embed(self, texts: list[str], task_type: str) -> list[list[float]]:
+        """Unit vectors for ``texts`` (``RETRIEVAL_DOCUMENT`` or ``RETRIEVAL_QUERY``)."""
+
     def close(self) -> None:
         """Release the model's connections."""
 
@@ -100,3 +109,9 @@ def clean_title(raw: str, message: str) -> str:
     line = next((part for part in raw.strip().splitlines() if part.strip()), "")
     line = line.strip().strip("\"'*#`").strip().rstrip(".")
     return fallback_title(line) if line else fallback_title(message)
+
+
+def normalise(values: list[float]) -> list[float]:
+    """Scale a vector to unit length (a zero vector stays zero)."""
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values] if norm else list(values)

@@ -23,6 +23,7 @@ from chatapp.gemini.base import (
     Usage,
     clean_title,
     fallback_title,
+    normalise,
 )
 from chatapp.gemini.failures import reply_text as _text
 from chatapp.gemini.failures import translate
@@ -108,6 +109,9 @@ class GeminiModel:
     name: str
     cache: ChatCache = field(default_factory=lambda: ChatCache(1000))
     offline: bool = False
+    embedding_model: str = "gemini-embedding-001"
+    embedding_dim: int = 768
+    can_embed: bool = True
 
     def _chat(self, key: str, history: list[Turn], system: str | None) -> Any:
         """Return a chat object holding exactly ``history``, cached or rebuilt."""
@@ -182,6 +186,26 @@ class GeminiModel:
 
         return ReplyStream(chunks(), usage)
 
+    def embed(self, texts: list[str], task_type: str) -> list[list[float]]:
+        """Embed ``texts`` in one batch call: unit vectors of ``embedding_dim`` numbers.
+
+        ``task_type`` is ``RETRIEVAL_DOCUMENT`` or ``RETRIEVAL_QUERY``. Reduced-dimension
+        vectors do not come normalised, so they are normalised here.
+        """
+        config = types.EmbedContentConfig(
+            task_type=task_type, output_dimensionality=self.embedding_dim
+        )
+        try:
+            response = self.client.models.embed_content(
+                model=self.embedding_model, contents=texts, config=config
+            )
+        except Exception as exc:
+            raise translate(exc) from exc
+        vectors = [normalise(item.values or []) for item in response.embeddings or []]
+        if len(vectors) != len(texts) or any(len(v) != self.embedding_dim for v in vectors):
+            raise ModelError(502, "MODEL_BAD_EMBEDDING", "The model returned malformed embeddings.")
+        return vectors
+
     def close(self) -> None:
         """Release the client's pooled connections."""
         self.client.close()
@@ -223,4 +247,10 @@ def build_model(config: dict[str, Any]) -> Model:
         client_args={"limits": httpx2.Limits(max_connections=config["GEMINI_MAX_CONNECTIONS"])},
     )
     client = genai.Client(api_key=config["GEMINI_API_KEY"], http_options=options)
-    return GeminiModel(client, config["GEMINI_MODEL"], ChatCache(config["GEMINI_CHAT_CACHE"]))
+    return GeminiModel(
+        client,
+        config["GEMINI_MODEL"],
+        ChatCache(config["GEMINI_CHAT_CACHE"]),
+        embedding_model=config["GEMINI_EMBEDDING_MODEL"],
+        embedding_dim=config["GEMINI_EMBEDDING_DIM"],
+    )

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chatapp.gemini.base import ReplyStream, Turn, Usage, fallback_title
+from chatapp.gemini.base import ModelError, ReplyStream, Turn, Usage, fallback_title
 
 OFFLINE_NOTICE = (
     "**Offline model.** chatapp has no Gemini API key, so this reply comes from its built-in "
@@ -21,6 +21,9 @@ class OfflineModel:
     delay: float = 0.02
     name: str = "offline"
     offline: bool = True
+    can_embed: bool = False
+    embedding_model: str = ""
+    embedding_dim: int = 0
 
     def reply_text(self, history: list[Turn], message: str) -> str:
         """Compose the reply: the notice, what was received, and how to connect Gemini."""
@@ -52,6 +55,14 @@ class OfflineModel:
     def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
         """Answer a one-off prompt word by word."""
         return ReplyStream(self._words(self.reply_text([], prompt)), Usage())
+
+    def embed(self, texts: list[str], task_type: str) -> list[list[float]]:
+        """The offline model has no embeddings: retrieval is full-text only without a key."""
+        raise ModelError(
+            503,
+            "EMBEDDINGS_UNAVAILABLE",
+            "No Gemini key is configured, so there are no embeddings.",
+        )
 
     def close(self) -> None:
         """Nothing to release."""

@@ -1,0 +1,1 @@
+"""Knowledge: collections of documents, their indexing, and retrieval for grounded turns."""
