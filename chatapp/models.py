@@ -152,6 +152,13 @@ class ChatSession(db.Model):
     )
 
 
+# A message's status. A failed user message is never sent to the model again; an
+# interrupted reply holds what arrived before a stop, a broken stream or a disconnect.
+COMPLETE = "complete"
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+
+
 class ChatMessage(db.Model):
     """One message of a conversation, at a unique position within it."""
 
@@ -159,7 +166,6 @@ class ChatMessage(db.Model):
     __table_args__ = (UniqueConstraint("session_id", "position"),)
 
     ROLES = ("user", "model")
-    STATUSES = ("complete", "failed", "interrupted")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[uuid.UUID] = mapped_column(
@@ -169,7 +175,7 @@ class ChatMessage(db.Model):
     role: Mapped[str] = mapped_column(String(10))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="complete")
+    status: Mapped[str] = mapped_column(String(16), default=COMPLETE)
     error_code: Mapped[str | None] = mapped_column(String(40))
     model: Mapped[str | None] = mapped_column(String(100))
     sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

@@ -22,12 +22,11 @@ from chatapp import sse
 from chatapp.errors import UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
-from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.models import COMPLETE, FAILED, INTERRUPTED, ChatMessage, ChatSession, User, utcnow
 from chatapp.services.chat import conversations, personalities, stops
 from chatapp.services.chat.context import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
-INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -116,7 +115,7 @@ def complete_turn(
     text: str,
     usage: Usage,
     model: str,
-    status: str = "complete",
+    status: str = COMPLETE,
     error_code: str | None = None,
 ) -> ChatMessage:
     """Store the reply as one model message, release the lock, and title a new chat."""
@@ -136,7 +135,7 @@ def complete_turn(
     _release(turn)
     db.session.commit()
     if not turn.history and session.title is None and not session.title_set_by_user:
-        _auto_title(session, turn.message, ask_model=status == "complete")
+        _auto_title(session, turn.message, ask_model=status == COMPLETE)
     return reply
 
 
@@ -144,7 +143,7 @@ def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
     """Mark the user's message failed with the error's code and release the lock."""
     message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
     if message is not None:
-        message.status = "failed"
+        message.status = FAILED
         message.error_code = exc.code
     _release(turn)
     db.session.commit()
