@@ -9,13 +9,10 @@ from typing import Any
 
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
-from sqlalchemy import select
 
 from chatapp import schemas
 from chatapp.api.views import authenticate, reject_malformed_json
 from chatapp.errors import NotFound
-from chatapp.extensions import db
-from chatapp.models import ChatSession
 from chatapp.ratelimits import chat_limit, session_limit
 from chatapp.services.chat import conversations, turns
 
@@ -54,11 +51,7 @@ def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
 def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
     """List the caller's conversation ids, newest first."""
     _require_self(path.user_id)
-    ids = db.session.scalars(
-        select(ChatSession.id)
-        .where(ChatSession.user_id == g.user.id)
-        .order_by(ChatSession.updated_at.desc())
-    )
+    ids = conversations.session_ids(g.user)
     return {"chat_sessions": [str(key) for key in ids]}
 
 

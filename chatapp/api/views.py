@@ -14,8 +14,10 @@ from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas
+from chatapp.bearer import request_bearer_user
 from chatapp.errors import ApiError
 from chatapp.extensions import csrf, limiter
+from chatapp.ratelimits import login_limit
 from chatapp.services import accounts, health
 
 bp = APIBlueprint(
@@ -85,7 +87,7 @@ def bp_view() -> Callable[..., Any] | None:
 
 def _bearer_user() -> Any:
     """Resolve ``Authorization: Bearer <token>`` to its user, or raise 401."""
-    user = accounts.request_bearer_user()
+    user = request_bearer_user()
     if user is None:
         raise ApiError(
             401,
@@ -140,7 +142,7 @@ def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
     responses={201: schemas.TokenCreated, **schemas.BODY_ERRORS},
 )
 @public
-@limiter.limit(lambda: _login_limit(), deduct_when=lambda response: response.status_code == 401)
+@login_limit(401)
 def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     """Create a personal API token; the secret is in this response only.
 
@@ -150,11 +152,6 @@ def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     user = _token_creator(body)
     token, secret = accounts.create_token(user, body.name)
     return {"id": token.id, "name": token.name, "token": secret}, 201
-
-
-def _login_limit() -> str:
-    """Return the configured limit on failed logins."""
-    return current_app.config["RATELIMIT_LOGIN"]
 
 
 def _token_creator(body: schemas.TokenCreate) -> Any:

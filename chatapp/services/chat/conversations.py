@@ -72,6 +72,17 @@ def list_sessions(
     return [session_to_dict(s, last_message=text) for s, text in rows], total or 0
 
 
+def session_ids(user: User) -> list[uuid.UUID]:
+    """Return the ids of all the user's conversations, most recently active first."""
+    return list(
+        db.session.scalars(
+            select(ChatSession.id)
+            .where(ChatSession.user_id == user.id)
+            .order_by(ChatSession.updated_at.desc())
+        )
+    )
+
+
 def _escape_like(text: str) -> str:
     """Escape LIKE wildcards so a filter matches literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
