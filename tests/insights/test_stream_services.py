@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import func, select
 
+from chatapp import sse
 from chatapp.extensions import db
 from chatapp.models import WeeklyInsight, utcnow
 from chatapp.services import accounts
@@ -24,8 +25,8 @@ def weekly_events(app: Flask, force: bool = False, stop_after: int | None = None
         events: list[dict[str, Any]] = []
         generator = weekly.stream(user, force, USAGE)
         for event in generator:
-            if isinstance(event, dict):
-                events.append(event)
+            if isinstance(event, sse.Event):
+                events.append(sse.payload(event))
             if len(events) == stop_after:
                 generator.close()  # what the server does when the client disconnects
                 break
@@ -118,7 +119,7 @@ def test_30_day_insight_stream(app: Flask, wire: GeminiWireServer) -> None:
     wire.script(Reply(chunks=["You ", "said hello."]))
     with app.app_context():
         user = accounts.find_user("alice")
-        events = list(recent.stream(user))
+        events = [sse.payload(e) for e in recent.stream(user) if isinstance(e, sse.Event)]
     assert [e["type"] for e in events] == ["start", "content", "content", "end"]
     assert events[0]["based_on"]["messages_analyzed"] == 1
     assert "".join(e["content"] for e in events[1:3]) == "You said hello."

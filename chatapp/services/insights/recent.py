@@ -15,10 +15,11 @@ from typing import Any, Literal
 from flask import current_app
 from pydantic import BaseModel, Field, ValidationError
 
+from chatapp import sse
 from chatapp.errors import api_error
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, utcnow
-from chatapp.services.insights import excerpts, generation
+from chatapp.services.insights import events, excerpts, generation
 
 log = logging.getLogger(__name__)
 PERIOD = timedelta(days=30)
@@ -96,20 +97,20 @@ def last_30_days(user: User) -> dict[str, Any]:
     return {**body, "insights": text, "model": model.name}
 
 
-def stream(user: User) -> Iterator[dict[str, Any] | str]:
+def stream(user: User) -> Iterator[sse.Item]:
     """The 30-day insight as SSE events (seed 003): start, content…, end, or error."""
     chosen, now = _recent(user)
     based_on = _based_on(chosen)
-    yield {"type": "start", "based_on": based_on}
+    yield events.Start(based_on=based_on)
     if not chosen.messages:
-        yield {"type": "end", "insights": None, "message": NOTHING_YET, "based_on": based_on}
+        yield events.NothingToRead(insights=None, message=NOTHING_YET, based_on=based_on)
         return
     generation.release_connection()
     model = get_model()
-    text = yield from generation.relay(model.stream_prompt(_prompt(chosen), SYSTEM), "content")
+    reply = model.stream_prompt(_prompt(chosen), SYSTEM)
+    text = yield from generation.relay(reply, events.Content)
     if text is not None:
-        end = {"generated_at": now.isoformat(), "based_on": based_on, "model": model.name}
-        yield {"type": "end", **end}
+        yield events.End(generated_at=now.isoformat(), based_on=based_on, model=model.name)
 
 
 def suggested_prompts(user: User) -> dict[str, Any]:

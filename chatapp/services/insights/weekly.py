@@ -18,12 +18,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from chatapp import sse
 from chatapp.errors import NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, WeeklyInsight, utcnow
 from chatapp.rendering import render_markdown
-from chatapp.services.insights import excerpts, generation
+from chatapp.services.insights import events, excerpts, generation
 from chatapp.services.insights.weeks import Week, week_at, week_containing
 
 NO_CONVERSATIONS = "No conversations found for this week; chat first, then try again."
@@ -153,7 +154,7 @@ def save(user_id: int, week: Week, content: str, entry_count: int, model: str) -
     raise RuntimeError("could not save the weekly insight")
 
 
-def stream(user: User, force: bool, usage: dict[str, Any]) -> Iterator[dict[str, Any] | str]:
+def stream(user: User, force: bool, usage: dict[str, Any]) -> Iterator[sse.Item]:
     """Generate the current week's insight as SSE events: start, chunk…, done or error.
 
     An existing insight (unless ``force``) is sent as one chunk. A client that leaves
@@ -163,32 +164,28 @@ def stream(user: User, force: bool, usage: dict[str, Any]) -> Iterator[dict[str,
     existing = find(user.id, week)
     if existing is not None and not force:
         yield _start(week, existing.entry_count, usage, True)
-        yield {"type": "chunk", "content": existing.content}
-        yield {"type": "done", "insight": to_dict(existing)}
+        yield events.Chunk(content=existing.content)
+        yield events.Done(insight=to_dict(existing))
         return
     chosen = _collect(user, week)
     yield _start(week, chosen.conversations, usage, False)
     if not chosen.conversations:
-        yield {"type": "done", "insight": None, "message": NO_CONVERSATIONS}
+        yield events.Done(insight=None, message=NO_CONVERSATIONS)
         return
     prompt, user_id = _prompt(user, week, chosen), user.id
     generation.release_connection()
     model = get_model()
-    text = yield from generation.relay(model.stream_prompt(prompt, SYSTEM), "chunk")
+    text = yield from generation.relay(model.stream_prompt(prompt, SYSTEM), events.Chunk)
     if text is not None:
         insight = save(user_id, week, text, chosen.conversations, model.name)
-        yield {"type": "done", "insight": to_dict(insight)}
+        yield events.Done(insight=to_dict(insight))
 
 
-def _start(week: Week, entry_count: int, usage: dict[str, Any], existing: bool) -> dict[str, Any]:
+def _start(week: Week, entry_count: int, usage: dict[str, Any], existing: bool) -> events.WeekStart:
     """The ``start`` event (seed 003's fields)."""
-    return {
-        "type": "start",
-        **bounds(week),
-        "entryCount": entry_count,
-        "usageInfo": usage,
-        "isExisting": existing,
-    }
+    return events.WeekStart(
+        **bounds(week), entryCount=entry_count, usageInfo=usage, isExisting=existing
+    )
 
 
 def bounds(week: Week) -> dict[str, str]:

@@ -1,0 +1,90 @@
+"""The events of the insight streams, seed 003's two vocabularies.
+
+``GET /api/v1/chat/insights/stream`` (30 days): :class:`Start`, :class:`Content`…,
+:class:`End` (or :class:`NothingToRead`), or :class:`Error`. The weekly streams
+(``…/weekly-insights/stream`` and ``…/regenerate``): :class:`WeekStart`, :class:`Chunk`…,
+:class:`Done`, or :class:`Error`. Names and keys are exactly what clients read;
+``docs/streaming.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chatapp.sse import Event, optional
+
+
+@dataclass(frozen=True)
+class Start(Event):
+    """A 30-day insight began, reading ``based_on``."""
+
+    type = "start"
+    based_on: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Content(Event):
+    """One piece of a 30-day insight."""
+
+    type = "content"
+    content: str
+
+
+@dataclass(frozen=True)
+class End(Event):
+    """The 30-day insight is complete."""
+
+    type = "end"
+    generated_at: str
+    based_on: dict[str, Any]
+    model: str
+
+
+@dataclass(frozen=True)
+class NothingToRead(Event):
+    """The last 30 days hold no message of the user's: no insight, and no model call."""
+
+    type = "end"
+    insights: None
+    message: str
+    based_on: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WeekStart(Event):
+    """A weekly insight began (``isExisting``: the stored one is replayed)."""
+
+    type = "start"
+    weekStart: str
+    weekEnd: str
+    entryCount: int
+    usageInfo: dict[str, Any]
+    isExisting: bool
+
+
+@dataclass(frozen=True)
+class Chunk(Event):
+    """One piece of a weekly insight."""
+
+    type = "chunk"
+    content: str
+
+
+@dataclass(frozen=True)
+class Done(Event):
+    """The weekly insight as saved, or null with a ``message`` for a week without any."""
+
+    type = "done"
+    insight: dict[str, Any] | None
+    message: str | None = optional()
+
+
+@dataclass(frozen=True)
+class Error(Event):
+    """An insight failed; nothing was saved."""
+
+    type = "error"
+    code: str
+    message: str
+    saved: bool = False
