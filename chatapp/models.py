@@ -82,17 +82,6 @@ class User(UserMixin, db.Model):
         """Return whether ``password`` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the account for the API (no secrets)."""
-        return {
-            "id": self.id,
-            "username": self.username,
-            "email": self.email,
-            "is_admin": self.is_admin,
-            "created_at": self.created_at.isoformat(),
-            "timezone": self.timezone,
-        }
-
 
 class ApiToken(db.Model):
     """A personal access token; only the SHA-256 of the secret is stored."""
@@ -110,16 +99,6 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the token's metadata; the secret itself is never stored."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "prefix": self.prefix,
-            "created_at": self.created_at.isoformat(),
-            "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
-        }
 
 
 class ChatSession(db.Model):

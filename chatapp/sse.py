@@ -26,6 +26,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
 from flask import Response, current_app, stream_with_context
+from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -45,7 +46,7 @@ class Event:
     """One ``data:`` event: ``{"type": <type>, <field>: <value>, ...}`` in field order.
 
     Subclasses are dataclasses that set ``type`` and declare the event's keys as fields,
-    named exactly as on the wire. Values must be JSON-able (dicts and lists included).
+    named exactly as on the wire. Values are JSON-able, or pydantic models (sent as JSON).
     """
 
     type: ClassVar[str]
@@ -156,7 +157,8 @@ def payload(event: Event) -> dict[str, Any]:
         value = getattr(event, field.name)
         if value is None and field.metadata.get("omit_if_none"):
             continue
-        body[field.name] = value
+        # Response models inside an event (an insight, ``based_on``) are sent as JSON.
+        body[field.name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
     return body
 
 

@@ -39,7 +39,7 @@ def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
     """Send a message; omitting chat_id starts a conversation."""
     _require_self(body.user_id)
     session, reply = turns.send_message(g.user, body.message, body.chat_id)
-    return {"response": reply.content, "chat_id": str(session.id)}
+    return schemas.LegacyChatOut(response=reply.content, chat_id=str(session.id)).body()
 
 
 @bp.get(
@@ -52,7 +52,7 @@ def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
     """List the caller's conversation ids, newest first."""
     _require_self(path.user_id)
     ids = conversations.session_ids(g.user)
-    return {"chat_sessions": [str(key) for key in ids]}
+    return schemas.LegacySessions(chat_sessions=[str(key) for key in ids]).body()
 
 
 @bp.get(
@@ -66,5 +66,5 @@ def legacy_history(path: schemas.LegacyChatPath) -> dict[str, Any]:
     _require_self(path.user_id)
     session = conversations.get_session(g.user, path.chat_id)
     messages = conversations.stored_messages(session)
-    roles = conversations.STORED_ROLES
-    return {"history": [conversations.message_to_dict(m, roles) for m in messages]}
+    history = [schemas.LegacyTurn.of(message) for message in messages]
+    return schemas.LegacyHistory(history=history).body()

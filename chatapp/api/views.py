@@ -103,7 +103,7 @@ def _bearer_user() -> Any:
 def health_check() -> tuple[Response, int]:
     """Report whether the database (and Redis, when configured) answer; 503 without a database."""
     report = health.check()
-    return jsonify(report), 503 if report["status"] == "error" else 200
+    return jsonify(schemas.Health.model_validate(report).body()), report.status_code
 
 
 @health_bp.get(
@@ -122,7 +122,7 @@ def health_check_v1() -> tuple[Response, int]:
 )
 def me() -> dict[str, Any]:
     """Return the authenticated account."""
-    return g.user.to_dict()
+    return schemas.UserOut.model_validate(g.user).body()
 
 
 @bp.patch(
@@ -132,7 +132,7 @@ def me() -> dict[str, Any]:
 )
 def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
     """Change the caller's settings: ``timezone`` (an IANA name; weeks follow it)."""
-    return accounts.update_settings(g.user, body.timezone).to_dict()
+    return schemas.UserOut.model_validate(accounts.update_settings(g.user, body.timezone)).body()
 
 
 @bp.post(
@@ -151,7 +151,7 @@ def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     """
     user = _token_creator(body)
     token, secret = accounts.create_token(user, body.name)
-    return {"id": token.id, "name": token.name, "token": secret}, 201
+    return schemas.TokenCreated.of(token, secret).body(), 201
 
 
 def _token_creator(body: schemas.TokenCreate) -> Any:
@@ -172,8 +172,7 @@ def _token_creator(body: schemas.TokenCreate) -> Any:
 )
 def list_tokens() -> dict[str, Any]:
     """List the caller's live tokens (never their secrets)."""
-    tokens = [token.to_dict() for token in accounts.list_tokens(g.user)]
-    return {"tokens": tokens, "total": len(tokens)}
+    return schemas.TokenList.of(accounts.list_tokens(g.user)).body()
 
 
 @bp.delete(
@@ -184,4 +183,4 @@ def list_tokens() -> dict[str, Any]:
 def revoke_token(path: schemas.TokenPath) -> dict[str, Any]:
     """Revoke one of the caller's tokens; it stops working at once."""
     token = accounts.revoke_token(g.user, path.token_id)
-    return {"message": "Token revoked", "id": token.id}
+    return schemas.Deleted(message="Token revoked", id=token.id).body()

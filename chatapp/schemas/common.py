@@ -1,17 +1,51 @@
-"""What every route shares: strict request bodies, the error shape, deletions, health."""
+"""What every route shares: strict request bodies, response bodies, the error shape,
+deletions, health."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 
 class Strict(BaseModel):
     """A request body: unknown fields are rejected, types are not coerced."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
+
+
+def _isoformat(value: datetime) -> str:
+    """A timestamp as the API has always sent it (``+00:00``, not pydantic's ``Z``)."""
+    return value.isoformat()
+
+
+# A point in time in a response: ISO 8601 from ``datetime.isoformat``, documented as date-time.
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_isoformat, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class Out(BaseModel):
+    """A response body: the one place its shape is declared and built.
+
+    A view returns ``SomeOut.of(...).body()`` (or ``SomeOut(...).body()``); the OpenAPI
+    document is generated from the same class, and a test holds every response to it.
+    Keys named in ``omit_if_none`` are left out while their value is None.
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+    omit_if_none: ClassVar[tuple[str, ...]] = ()
+
+    def body(self) -> dict[str, Any]:
+        """This response as JSON-ready data."""
+        data = self.model_dump(mode="json")
+        for key in self.omit_if_none:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class ErrorDetail(BaseModel):
@@ -42,23 +76,25 @@ AUTHED_ERRORS = errors(401, 403, 429, 500)
 BODY_ERRORS = errors(400, 401, 403, 413, 429, 500)
 
 
-class Health(BaseModel):
+class Health(Out):
     """Service health."""
 
+    omit_if_none = ("redis",)
+
     status: Literal["ok", "degraded", "error"]
-    timestamp: datetime
+    timestamp: Timestamp
     database: Literal["ok", "error"]
     redis: Literal["ok", "error"] | None = None  # only when REDIS_URL is set
 
 
-class Deleted(BaseModel):
+class Deleted(Out):
     """Confirmation of a deletion."""
 
     message: str
     id: int | str
 
 
-class Success(BaseModel):
+class Success(Out):
     """Seed 003's confirmation of a deletion."""
 
     success: bool

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from chatapp import sse
 from chatapp.extensions import db
 from chatapp.models import WeeklyInsight, utcnow
+from chatapp.schemas import UsageInfo
 from chatapp.services import accounts
 from chatapp.services.insights import recent, weekly
 from tests.support.data import add_messages
@@ -23,7 +24,7 @@ def weekly_events(app: Flask, force: bool = False, stop_after: int | None = None
     with app.app_context():
         user = accounts.find_user("alice")
         events: list[dict[str, Any]] = []
-        generator = weekly.stream(user, force, USAGE)
+        generator = weekly.stream(user, force, UsageInfo(**USAGE))
         for event in generator:
             if isinstance(event, sse.Event):
                 events.append(sse.payload(event))

@@ -10,8 +10,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from chatapp.schemas import BasedOn, UsageInfo, WeeklyInsightOut
 from chatapp.sse import Event, optional
 
 
@@ -20,7 +20,7 @@ class Start(Event):
     """A 30-day insight began, reading ``based_on``."""
 
     type = "start"
-    based_on: dict[str, Any]
+    based_on: BasedOn
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class End(Event):
 
     type = "end"
     generated_at: str
-    based_on: dict[str, Any]
+    based_on: BasedOn
     model: str
 
 
@@ -48,7 +48,7 @@ class NothingToRead(Event):
     type = "end"
     insights: None
     message: str
-    based_on: dict[str, Any]
+    based_on: BasedOn
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class WeekStart(Event):
     weekStart: str
     weekEnd: str
     entryCount: int
-    usageInfo: dict[str, Any]
+    usageInfo: UsageInfo
     isExisting: bool
 
 
@@ -76,7 +76,7 @@ class Done(Event):
     """The weekly insight as saved, or null with a ``message`` for a week without any."""
 
     type = "done"
-    insight: dict[str, Any] | None
+    insight: WeeklyInsightOut | None
     message: str | None = optional()
 
 
