@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from tests.conftest import POSTGRES_URL, AuthActions
+from tests.support.app import POSTGRES_URL
+from tests.support.clients import AuthActions
 from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer
 
 ROOT = Path(__file__).resolve().parent.parent

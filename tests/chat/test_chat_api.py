@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from chatapp.extensions import db
 from chatapp.gemini import OfflineModel, Usage
 from chatapp.models import ChatMessage, ChatSession
-from tests.conftest import ApiUser, AuthActions
+from tests.support.clients import ApiUser, AuthActions
 
 MISSING = str(uuid.UUID(int=1))
 

@@ -21,14 +21,12 @@ from chatapp.extensions import db
 from chatapp.gemini import TITLE_PROMPT
 from chatapp.models import ChatMessage, ChatSession, utcnow
 from chatapp.services.chat.context import estimate_tokens
-from tests.conftest import ApiUser, AuthActions, build_app, close_app, wire_config
+from tests.support.app import build_app, close_app, wire_config
+from tests.support.clients import ApiUser, AuthActions
 from tests.support.gemini_wire import GeminiWireServer, Recorded, Reply
 
-
-@pytest.fixture
-def app(wire_app: Flask) -> Flask:
-    """Every test here talks to the wire server through the SDK."""
-    return wire_app
+# Every test here talks to the wire server through the SDK.
+pytestmark = pytest.mark.wire_model
 
 
 def is_title(record: Recorded) -> bool:

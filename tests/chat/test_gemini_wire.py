@@ -70,18 +70,16 @@ def fresh(server: GeminiWireServer) -> None:
 
 
 @pytest.fixture(scope="module")
-def client(server: GeminiWireServer) -> Iterator[genai.Client]:
+def sdk(server: GeminiWireServer) -> Iterator[genai.Client]:
     """One long-lived SDK client, as the application keeps."""
-    sdk = make_client(server)
-    yield sdk
-    sdk.close()
+    made = make_client(server)
+    yield made
+    made.close()
 
 
-def stream(
-    client: genai.Client, text: str = "hello there"
-) -> Iterator[types.GenerateContentResponse]:
+def stream(sdk: genai.Client, text: str = "hello there") -> Iterator[types.GenerateContentResponse]:
     """Start a streamed generation."""
-    return client.models.generate_content_stream(model=MODEL, contents=text)
+    return sdk.models.generate_content_stream(model=MODEL, contents=text)
 
 
 def collect(responses: Iterator[types.GenerateContentResponse], into: list[str]) -> None:
@@ -93,8 +91,8 @@ def collect(responses: Iterator[types.GenerateContentResponse], into: list[str])
 # --- the default reply and what is recorded -------------------------------------------------
 
 
-def test_generate_content_echoes_and_records_the_request(server, client):
-    response = client.models.generate_content(model=MODEL, contents="hello there")
+def test_generate_content_echoes_and_records_the_request(server, sdk):
+    response = sdk.models.generate_content(model=MODEL, contents="hello there")
 
     assert response.text == "Echo: hello there (turns=1)"
     candidate = response.candidates[0]
@@ -115,12 +113,12 @@ def test_generate_content_echoes_and_records_the_request(server, client):
     assert server.system_instruction(0) is None
 
 
-def test_chat_stream_sends_history_and_system_instruction(server, client):
+def test_chat_stream_sends_history_and_system_instruction(server, sdk):
     history = [
         types.Content(role="user", parts=[types.Part(text="first question")]),
         types.Content(role="model", parts=[types.Part(text="first answer")]),
     ]
-    chat = client.chats.create(
+    chat = sdk.chats.create(
         model=MODEL,
         config=types.GenerateContentConfig(system_instruction="Be brief."),
         history=history,
@@ -144,35 +142,35 @@ def test_chat_stream_sends_history_and_system_instruction(server, client):
     assert server.system_instruction() == "Be brief."
 
 
-def test_keep_alive_reuses_one_connection(server, client):
-    list(stream(client))
-    client.models.generate_content(model=MODEL, contents="again")
-    list(stream(client))
+def test_keep_alive_reuses_one_connection(server, sdk):
+    list(stream(sdk))
+    sdk.models.generate_content(model=MODEL, contents="again")
+    list(stream(sdk))
 
     assert len({record.peer for record in server.requests}) == 1
 
 
-def test_scripts_are_consumed_in_order_then_the_default_applies(server, client):
+def test_scripts_are_consumed_in_order_then_the_default_applies(server, sdk):
     server.script(Reply(text="first"), Reply(chunks=["sec", "ond"]))
 
-    assert client.models.generate_content(model=MODEL, contents="x").text == "first"
-    assert [c.text for c in stream(client)] == ["sec", "ond"]
-    assert client.models.generate_content(model=MODEL, contents="x").text.startswith("Echo:")
+    assert sdk.models.generate_content(model=MODEL, contents="x").text == "first"
+    assert [c.text for c in stream(sdk)] == ["sec", "ond"]
+    assert sdk.models.generate_content(model=MODEL, contents="x").text.startswith("Echo:")
     server.default = Reply(text="A Short Title")
-    assert client.models.generate_content(model=MODEL, contents="x").text == "A Short Title"
+    assert sdk.models.generate_content(model=MODEL, contents="x").text == "A Short Title"
     assert server.pending == 0
 
 
-def test_count_tokens_and_embeddings(server, client):
-    counted = client.models.count_tokens(model=MODEL, contents="abcd" * 10)
+def test_count_tokens_and_embeddings(server, sdk):
+    counted = sdk.models.count_tokens(model=MODEL, contents="abcd" * 10)
     assert counted.total_tokens == 10
     assert server.last.method_name == "countTokens"
 
-    first = client.models.embed_content(model="gemini-embedding-001", contents=["a", "b", "a"])
+    first = sdk.models.embed_content(model="gemini-embedding-001", contents=["a", "b", "a"])
     values = [e.values for e in first.embeddings]
     assert values[0] == values[2] != values[1]
     assert len(values[0]) == 8
-    sized = client.models.embed_content(
+    sized = sdk.models.embed_content(
         model="gemini-embedding-001",
         contents="a",
         config=types.EmbedContentConfig(output_dimensionality=16),
@@ -195,28 +193,28 @@ ERRORS = [
 
 
 @pytest.mark.parametrize(("status", "exc_type", "status_text"), ERRORS)
-def test_http_errors_raise_api_errors(server, client, status, exc_type, status_text):
+def test_http_errors_raise_api_errors(server, sdk, status, exc_type, status_text):
     server.script(Reply(status=status, message="nope"), Reply(status=status, message="nope"))
 
     with pytest.raises(exc_type) as caught:
-        client.models.generate_content(model=MODEL, contents="x")
+        sdk.models.generate_content(model=MODEL, contents="x")
     assert (caught.value.code, caught.value.status) == (status, status_text)
     assert caught.value.message == "nope"
 
     with pytest.raises(exc_type) as caught:
-        list(stream(client))
+        list(stream(sdk))
     assert caught.value.code == status
 
 
-def test_retry_after_header_and_error_details(server, client):
+def test_retry_after_header_and_error_details(server, sdk):
     server.script(Reply(status=429, retry_after=7), Reply.bad_key())
 
     with pytest.raises(errors.ClientError) as caught:
-        client.models.generate_content(model=MODEL, contents="x")
+        sdk.models.generate_content(model=MODEL, contents="x")
     assert caught.value.response.headers["retry-after"] == "7"
 
     with pytest.raises(errors.ClientError) as caught:
-        client.models.generate_content(model=MODEL, contents="x")
+        sdk.models.generate_content(model=MODEL, contents="x")
     assert caught.value.code == 400
     assert caught.value.details["error"]["details"][0]["reason"] == "API_KEY_INVALID"
 
@@ -235,28 +233,28 @@ def test_sdk_retries_scripted_failures_when_asked(server):
 # --- 200 responses that are not plain text -------------------------------------------------
 
 
-def test_blocked_prompt(server, client):
+def test_blocked_prompt(server, sdk):
     server.script(Reply(blocked="SAFETY"), Reply(blocked="SAFETY"))
 
-    response = client.models.generate_content(model=MODEL, contents="x")
+    response = sdk.models.generate_content(model=MODEL, contents="x")
     assert response.text is None
     assert response.candidates is None
     assert response.prompt_feedback.block_reason == types.BlockedReason.SAFETY
 
-    chunks = list(stream(client))
+    chunks = list(stream(sdk))
     assert len(chunks) == 1
     assert chunks[0].prompt_feedback.block_reason == types.BlockedReason.SAFETY
 
 
-def test_finish_reason_override_and_empty_candidate(server, client):
+def test_finish_reason_override_and_empty_candidate(server, sdk):
     server.script(Reply(text="cut off", finish_reason="MAX_TOKENS"))
     server.script(Reply(text="", finish_reason="SAFETY"))
 
-    truncated = client.models.generate_content(model=MODEL, contents="x")
+    truncated = sdk.models.generate_content(model=MODEL, contents="x")
     assert truncated.text == "cut off"
     assert truncated.candidates[0].finish_reason == types.FinishReason.MAX_TOKENS
 
-    chunks = list(stream(client))
+    chunks = list(stream(sdk))
     assert len(chunks) == 1
     assert chunks[0].text is None
     assert chunks[0].candidates[0].finish_reason == types.FinishReason.SAFETY
@@ -265,35 +263,35 @@ def test_finish_reason_override_and_empty_candidate(server, client):
 # --- failures in the middle of a stream -----------------------------------------------------
 
 
-def test_break_after_raises_remote_protocol_error(server, client):
+def test_break_after_raises_remote_protocol_error(server, sdk):
     """A FIN without the final chunk: ``httpx2.RemoteProtocolError``, after N chunks."""
     server.script(Reply(chunks=["a", "b", "c", "d"], break_after=2))
     received: list[str] = []
 
     with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):
-        collect(stream(client), received)
+        collect(stream(sdk), received)
     assert received == ["a", "b"]
     assert server.disconnects == 0  # the server hung up, not the client
 
 
-def test_reset_after_raises_read_error(server, client):
+def test_reset_after_raises_read_error(server, sdk):
     """A TCP RST mid-stream: ``httpx2.ReadError``."""
     server.script(Reply(chunks=["a", "b", "c"], break_after=1, reset=True))
     received: list[str] = []
 
     with pytest.raises(httpx2.ReadError):
-        collect(stream(client), received)
+        collect(stream(sdk), received)
     assert received == ["a"]
 
 
-def test_break_before_a_non_streamed_response(server, client):
+def test_break_before_a_non_streamed_response(server, sdk):
     server.script(Reply(break_after=0))
 
     with pytest.raises(httpx2.RemoteProtocolError, match="without sending a response"):
-        client.models.generate_content(model=MODEL, contents="x")
+        sdk.models.generate_content(model=MODEL, contents="x")
 
 
-def test_error_frame_mid_stream_raises_api_error(server, client):
+def test_error_frame_mid_stream_raises_api_error(server, sdk):
     """``data: {"error": ...}`` after N chunks: the SDK raises by the frame's code."""
     server.script(
         Reply(chunks=["a", "b", "c"], error_frame_after=2),
@@ -302,12 +300,12 @@ def test_error_frame_mid_stream_raises_api_error(server, client):
     received: list[str] = []
 
     with pytest.raises(errors.ServerError) as caught:
-        collect(stream(client), received)
+        collect(stream(sdk), received)
     assert (caught.value.code, caught.value.status) == (500, "INTERNAL")
     assert received == ["a", "b"]
 
     with pytest.raises(errors.ClientError) as caught:
-        list(stream(client))
+        list(stream(sdk))
     assert (caught.value.code, caught.value.message) == (429, "slow down")
 
 
@@ -325,7 +323,7 @@ def test_delay_beyond_the_timeout_raises_read_timeout(server):
     assert all(record.disconnected for record in server.requests)
 
 
-def test_slow_chunks_within_the_timeout_are_fine(server, client):
+def test_slow_chunks_within_the_timeout_are_fine(server, sdk):
     """The timeout bounds each read, not the whole stream."""
     impatient = make_client(server, timeout_ms=300)
     server.script(Reply(chunks=["a", "b", "c", "d"], chunk_delay=0.15))
@@ -336,10 +334,10 @@ def test_slow_chunks_within_the_timeout_are_fine(server, client):
 # --- cancellation from the client side ------------------------------------------------------
 
 
-def test_closing_the_iterator_disconnects_at_once(server, client):
+def test_closing_the_iterator_disconnects_at_once(server, sdk):
     """``.close()`` on the SDK's generator closes the HTTP response: the server sees it."""
     server.script(Reply(chunks=["a", "b", "c"], chunk_delay=5))
-    responses = stream(client)
+    responses = stream(sdk)
 
     assert next(responses).text == "a"
     responses.close()
@@ -348,9 +346,9 @@ def test_closing_the_iterator_disconnects_at_once(server, client):
     assert server.last.disconnected
 
 
-def test_closing_a_chat_stream_records_no_turn(server, client):
+def test_closing_a_chat_stream_records_no_turn(server, sdk):
     server.script(Reply(chunks=["a"], hang=True))
-    chat = client.chats.create(model=MODEL)
+    chat = sdk.chats.create(model=MODEL)
     responses = chat.send_message_stream("hi")
 
     assert next(responses).text == "a"
@@ -360,10 +358,10 @@ def test_closing_a_chat_stream_records_no_turn(server, client):
     assert chat.get_history() == []
 
 
-def test_dropping_the_iterator_disconnects_too(server, client):
+def test_dropping_the_iterator_disconnects_too(server, sdk):
     """CPython closes an unreferenced generator at once, which closes the response."""
     server.script(Reply(chunks=["a"], hang=True))
-    responses = stream(client)
+    responses = stream(sdk)
     next(responses)
 
     del responses
@@ -371,7 +369,7 @@ def test_dropping_the_iterator_disconnects_too(server, client):
     assert server.wait_disconnect(2)
 
 
-def test_close_from_another_thread_is_refused(server, client):
+def test_close_from_another_thread_is_refused(server, sdk):
     """A generator cannot be closed while another thread is inside ``next()``."""
     server.script(Reply(chunks=["a"], hang=True))
     impatient = make_client(server, timeout_ms=600)
@@ -432,9 +430,9 @@ def _drain(responses: Iterator[Any], outcome: list[BaseException]) -> None:
 # --- the server on its own ------------------------------------------------------------------
 
 
-def test_unknown_route_is_a_404(server, client):
+def test_unknown_route_is_a_404(server, sdk):
     with pytest.raises(errors.ClientError) as caught:
-        client.models.list()
+        sdk.models.list()
     assert caught.value.code == 404
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.gemini_wire import GeminiWireServer
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 
 def _create(client, headers, name="Pirate", prompt="Talk like a pirate.") -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -15,6 +16,8 @@ from chatapp.services import accounts
 from chatapp.services.insights import recent, weekly
 from tests.support.data import add_messages
 from tests.support.gemini_wire import GeminiWireServer, Reply
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 USAGE = {"allowed": True, "remaining": 9, "limit": 10}
 

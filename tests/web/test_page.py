@@ -8,138 +8,14 @@ Gemini SDK talking to the local wire-format server. Screenshots of the main stat
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import PASSWORD
+from tests.support.app import PASSWORD
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.live_server import LiveServer
+from tests.support.pages import BROWSER_MARKS, Page, expect
 
-playwright = pytest.importorskip("playwright.sync_api")
-expect = playwright.expect
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for this module (Playwright's loop must not outlive it)."""
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def wire() -> Iterator[GeminiWireServer]:
-    """The local Gemini: streamed replies arrive in several chunks, a little apart."""
-    server = GeminiWireServer(chunk_delay=0.05, chunks=4).start()
-    yield server
-    # Playwright's sync API runs an event loop on this thread; the server stops its own
-    # loop with run_until_complete, which asyncio refuses there.
-    stopper = threading.Thread(target=server.stop)
-    stopper.start()
-    stopper.join()
-
-
-@pytest.fixture
-def live(tmp_path: Path, wire: GeminiWireServer) -> Iterator[LiveServer]:
-    """The app over HTTP with a fresh database and user alice."""
-    wire.reset()
-    server = LiveServer(
-        tmp_path / "page.db",
-        GEMINI_API_KEY="test-key",
-        GEMINI_BASE_URL=wire.base_url,
-        GEMINI_RETRIES=1,
-    )
-    with server:
-        server.create_user("alice")
-        yield server
-
-
-class Page:
-    """A browser tab on the live app that fails the test on any script error or dialog."""
-
-    def __init__(self, page: Any, live: LiveServer) -> None:
-        self.page = page
-        self.live = live
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        page.on("dialog", self._on_dialog)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._on_console)
-
-    def _on_dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _on_console(self, message: Any) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def goto(self, path: str) -> Any:
-        """Open a path of the app."""
-        return self.page.goto(self.live.url + path)
-
-    def login(self, username: str = "alice", password: str = PASSWORD) -> None:
-        """Log in through the form and land on the chat page."""
-        self.goto("/auth/login")
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Log in").click()
-        expect(self.composer()).to_be_enabled()  # the page's script is running
-
-    def shot(self, name: str) -> None:
-        """Save a screenshot into tests/artifacts/."""
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-    def sidebar_links(self) -> Any:
-        return self.page.locator("#sessions .session-link")
-
-    def messages(self) -> Any:
-        return self.page.locator("#message-list li.message")
-
-    def composer(self) -> Any:
-        return self.page.get_by_role("textbox", name="Message")
-
-    def streaming(self) -> Any:
-        return self.page.locator("#message-list li.streaming")
-
-    def send(self, text: str) -> None:
-        """Type a message and press Enter."""
-        self.composer().fill(text)
-        self.composer().press("Enter")
-
-
-@pytest.fixture
-def offline_live(tmp_path: Path) -> Iterator[LiveServer]:
-    """The app with no Gemini key: the offline model answers."""
-    with LiveServer(tmp_path / "offline.db", OFFLINE_MODEL_DELAY=0.0) as server:
-        server.create_user("alice")
-        yield server
-
-
-@pytest.fixture
-def tab(browser: Any, live: LiveServer) -> Iterator[Page]:
-    """A fresh browser context (no cookies) at desktop size."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = Page(context.new_page(), live)
-    yield page
-    context.close()
-    assert page.dialogs == [], "a dialog was opened"
-    assert page.errors == [], "the page logged errors"
+pytestmark = BROWSER_MARKS
 
 
 XSS_PAYLOADS = [
@@ -335,7 +211,7 @@ LONG_REPLY = [f"word{n} " for n in range(300)]
 
 
 def test_register_chat_stop_reload_rename_delete_and_tokens(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
     page = tab.page
     tab.goto("/auth/register")
@@ -351,7 +227,7 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(page.get_by_role("heading", name="Welcome, carol")).to_be_visible()
 
     # A reply streams in as raw text, then the rendered HTML replaces it.
-    wire.script(Reply(chunks=CODE_REPLY, chunk_delay=0.3), Reply(text="Python greetings"))
+    page_wire.script(Reply(chunks=CODE_REPLY, chunk_delay=0.3), Reply(text="Python greetings"))
     tab.send("Show me a Python greeting")
     expect(tab.streaming()).to_contain_text("Here is a **Python**")
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
@@ -371,7 +247,7 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     tab.shot("chat-reply")
 
     # Stop a long reply: the part received stays, marked stopped, also after a reload.
-    wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
+    page_wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
     tab.send("Now a very long story")
     expect(tab.streaming()).to_contain_text("word3 ")
     page.get_by_role("button", name="Stop").click()
@@ -408,11 +284,13 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
 
 
 def test_xss_in_sent_message_and_streamed_reply_never_runs(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
     # Payloads split across chunks, as a model might send them.
     chunks = [piece for payload in XSS_PAYLOADS for piece in (payload[:7], payload[7:] + "\n\n")]
-    wire.script(Reply(chunks=chunks, chunk_delay=0.1), Reply(text="<script>alert(11)</script>"))
+    page_wire.script(
+        Reply(chunks=chunks, chunk_delay=0.1), Reply(text="<script>alert(11)</script>")
+    )
     tab.login()
     tab.send(XSS_TEXT)
     expect(tab.streaming()).to_contain_text("<img src=x onerror=alert(1)>")
@@ -429,9 +307,9 @@ def test_xss_in_sent_message_and_streamed_reply_never_runs(
 
 
 def test_failed_turn_shows_error_and_retry(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
-    wire.script(Reply(status=503), Reply(text="Back again"), Reply(text="Retry works"))
+    page_wire.script(Reply(status=503), Reply(text="Back again"), Reply(text="Retry works"))
     tab.login()
     tab.send("Are you there?")
     alert = tab.page.locator("#message-list").get_by_role("alert")
@@ -455,9 +333,9 @@ def test_failed_turn_shows_error_and_retry(
 
 
 def test_reload_during_a_stream_shows_the_stored_partial_reply(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
-    wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
+    page_wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
     tab.login()
     tab.send("Write at length")
     expect(tab.streaming()).to_contain_text("word5 ")
@@ -551,9 +429,9 @@ def test_sse_reader_handles_split_frames_crlf_and_keepalives(tab: Page) -> None:
 
 
 def test_second_tab_shows_a_reply_being_written_then_the_stored_reply(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
-    wire.script(Reply(chunks=[f"part{n} " for n in range(40)], chunk_delay=0.05))
+    page_wire.script(Reply(chunks=[f"part{n} " for n in range(40)], chunk_delay=0.05))
     tab.login()
     tab.send("Write something")
     expect(tab.streaming()).to_contain_text("part1 ")
@@ -567,9 +445,11 @@ def test_second_tab_shows_a_reply_being_written_then_the_stored_reply(
 
 
 def test_broken_stream_keeps_the_partial_reply_and_offers_retry(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
-    wire.script(Reply(chunks=["First half, ", "second half."], break_after=1), Reply(text="Whole"))
+    page_wire.script(
+        Reply(chunks=["First half, ", "second half."], break_after=1), Reply(text="Whole")
+    )
     tab.login()
     tab.send("Tell me")
     alert = tab.page.locator("#message-list").get_by_role("alert")

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from chatapp.services import accounts
 from chatapp.services.chat import conversations
-from tests.conftest import AuthActions
+from tests.support.clients import AuthActions
 
 PAGES = ("/", "/settings")
 
