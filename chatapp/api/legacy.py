@@ -32,7 +32,11 @@ def _require_self(user_id: str | int) -> None:
 @bp.post(
     "/chat",
     tags=[legacy_tag],
-    responses={200: schemas.LegacyChatOut, **schemas.BODY_ERRORS, **schemas.errors(404, 409)},
+    responses={
+        200: schemas.LegacyChatOut,
+        **schemas.BODY_ERRORS,
+        **schemas.errors(404, 409, 422, 502, 503, 504),
+    },
 )
 @chat_limit
 def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from chatapp.rendering import render_markdown
-from chatapp.schemas.common import Out, Strict, Timestamp
+from chatapp.schemas.common import Out, Strict, Timestamp, sse_documented
 
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
@@ -70,6 +70,8 @@ class StreamEvent(BaseModel):
     title, stopped?}; ``error`` {code, message}. Comment lines (``: keep-alive``) may come
     between events.
     """
+
+    model_config = sse_documented("StreamEvent")
 
     type: Literal["start", "content", "end", "error"]
     sessionId: str | None = None

@@ -48,6 +48,13 @@ class Out(BaseModel):
         return data
 
 
+def sse_documented(name: str) -> ConfigDict:
+    """The config of a stream's event model: its 200 is ``text/event-stream``, one
+    ``data:`` line per event of this shape."""
+    reference = {"$ref": f"#/components/schemas/{name}"}
+    return ConfigDict(openapi_extra={"content": {"text/event-stream": {"schema": reference}}})  # type: ignore[typeddict-unknown-key]
+
+
 class ErrorDetail(BaseModel):
     """One field that failed validation."""
 
@@ -73,7 +80,7 @@ def errors(*statuses: int) -> dict[int, type[BaseModel]]:
 # Errors every authenticated route can return.
 AUTHED_ERRORS = errors(401, 403, 429, 500)
 # ...and those with a JSON body.
-BODY_ERRORS = errors(400, 401, 403, 413, 429, 500)
+BODY_ERRORS = errors(400, 401, 403, 413, 415, 429, 500)
 
 
 class Health(Out):

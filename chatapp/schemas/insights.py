@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, RootModel
 
 from chatapp.rendering import render_markdown
-from chatapp.schemas.common import Out, Strict, Timestamp
+from chatapp.schemas.common import Out, Strict, Timestamp, sse_documented
 
 if TYPE_CHECKING:
     from chatapp.models import WeeklyInsight
@@ -178,6 +178,8 @@ class WeeklyStreamEvent(BaseModel):
     ``error`` {code, message, saved: false}. Comments (``: keep-alive``) may come between.
     """
 
+    model_config = sse_documented("WeeklyStreamEvent")
+
     type: Literal["start", "chunk", "done", "error"]
     weekStart: datetime | None = None
     weekEnd: datetime | None = None
@@ -195,8 +197,11 @@ class InsightStreamEvent(BaseModel):
     """One ``data:`` event of the 30-day insight stream.
 
     ``start`` {based_on}; ``content`` {content}; ``end`` {generated_at, based_on, model} (or
-    {insights: null, message, based_on} with nothing to read); ``error`` {code, message}.
+    {insights: null, message, based_on} with nothing to read); ``error`` {code, message,
+    saved: false}.
     """
+
+    model_config = sse_documented("InsightStreamEvent")
 
     type: Literal["start", "content", "end", "error"]
     based_on: BasedOn | None = None
@@ -206,3 +211,4 @@ class InsightStreamEvent(BaseModel):
     insights: None = None
     code: str | None = None
     message: str | None = None
+    saved: bool | None = None
