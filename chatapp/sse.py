@@ -52,6 +52,22 @@ class Event:
     type: ClassVar[str]
 
 
+@dataclasses.dataclass(frozen=True)
+class Piece(Event):
+    """One piece of the model's text as it arrived; each stream names the type."""
+
+    content: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure(Event):
+    """The model failed: a stable ``code`` (the API's model error codes) and what to do."""
+
+    type = "error"
+    code: str
+    message: str
+
+
 class KeepAlive:
     """The keep-alive sentinel: sent as a comment line, so proxies keep the connection."""
 

@@ -110,15 +110,11 @@ class MessageItem(Out):
     @classmethod
     def of(cls, message: ChatMessage) -> MessageItem:
         """A message with its content rendered as sanitised HTML."""
-        return cls(
-            id=message.id,
+        return cls.from_object(
+            message,
             role=cls.ROLES[message.role],
-            content=message.content,
             html=render_markdown(message.content),
             timestamp=message.created_at,
-            status=message.status,
-            error_code=message.error_code,
-            model=message.model,
         )
 
 
@@ -136,15 +132,8 @@ class SessionOut(Out):
     @classmethod
     def of(cls, session: ChatSession, **extra: object) -> SessionOut:
         """A conversation (seed 003's shape), plus the ``extra`` fields of a subclass."""
-        return cls(
-            id=str(session.id),
-            user_id=session.user_id,
-            title=session.title,
-            created_at=session.created_at,
-            updated_at=session.updated_at,
-            message_count=session.message_count,
-            generating=session.turn_id is not None,
-            **extra,
+        return cls.from_object(
+            session, id=str(session.id), generating=session.turn_id is not None, **extra
         )
 
 

@@ -4,7 +4,7 @@ deletions, health."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -38,6 +38,16 @@ class Out(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
     omit_if_none: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def from_object(cls, obj: object, **computed: Any) -> Self:
+        """Build from ``obj``'s attributes of the same names; ``computed`` gives the rest."""
+        named = {
+            name: getattr(obj, name)
+            for name in cls.model_fields
+            if name not in computed and hasattr(obj, name)
+        }
+        return cls(**named, **computed)
 
     def body(self) -> dict[str, Any]:
         """This response as JSON-ready data."""

@@ -82,18 +82,7 @@ class WeeklyInsightOut(Out):
     @classmethod
     def of(cls, insight: WeeklyInsight) -> WeeklyInsightOut:
         """A stored insight (seed 003's fields, plus ``html`` and ``model``)."""
-        return cls(
-            id=insight.id,
-            user_id=insight.user_id,
-            week_start=insight.week_start,
-            week_end=insight.week_end,
-            content=insight.content,
-            html=render_markdown(insight.content),
-            entry_count=insight.entry_count,
-            model=insight.model,
-            created_at=insight.created_at,
-            updated_at=insight.updated_at,
-        )
+        return cls.from_object(insight, html=render_markdown(insight.content))
 
     @classmethod
     def maybe(cls, insight: WeeklyInsight | None) -> WeeklyInsightOut | None:

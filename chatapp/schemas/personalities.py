@@ -49,13 +49,7 @@ class PersonalityOut(Out):
     @classmethod
     def of(cls, personality: Personality) -> PersonalityOut:
         """A stored personality (built in when it has no owner)."""
-        return cls(
-            id=personality.id,
-            name=personality.name,
-            system_prompt=personality.system_prompt,
-            builtin=personality.user_id is None,
-            created_at=personality.created_at,
-        )
+        return cls.from_object(personality, builtin=personality.user_id is None)
 
 
 class PersonalityList(Out):

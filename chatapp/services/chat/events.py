@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from chatapp.sse import Event, optional
+from chatapp.sse import Event, Failure, Piece, optional
 
 
 @dataclass(frozen=True)
@@ -20,11 +20,10 @@ class Start(Event):
 
 
 @dataclass(frozen=True)
-class Content(Event):
+class Content(Piece):
     """One piece of the reply, as the model sent it."""
 
     type = "content"
-    content: str
 
 
 @dataclass(frozen=True)
@@ -40,9 +39,5 @@ class End(Event):
 
 
 @dataclass(frozen=True)
-class Error(Event):
-    """The model failed; ``code`` is one of the API's model error codes."""
-
-    type = "error"
-    code: str
-    message: str
+class Error(Failure):
+    """The model failed; the reply so far (if any) is stored as interrupted."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chatapp.schemas import BasedOn, UsageInfo, WeeklyInsightOut
-from chatapp.sse import Event, optional
+from chatapp.sse import Event, Failure, Piece, optional
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,10 @@ class Start(Event):
 
 
 @dataclass(frozen=True)
-class Content(Event):
+class Content(Piece):
     """One piece of a 30-day insight."""
 
     type = "content"
-    content: str
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,10 @@ class WeekStart(Event):
 
 
 @dataclass(frozen=True)
-class Chunk(Event):
+class Chunk(Piece):
     """One piece of a weekly insight."""
 
     type = "chunk"
-    content: str
 
 
 @dataclass(frozen=True)
@@ -81,10 +79,7 @@ class Done(Event):
 
 
 @dataclass(frozen=True)
-class Error(Event):
+class Error(Failure):
     """An insight failed; nothing was saved."""
 
-    type = "error"
-    code: str
-    message: str
     saved: bool = False
