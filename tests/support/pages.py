@@ -19,6 +19,8 @@ playwright = pytest.importorskip("playwright.sync_api")
 expect = playwright.expect
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parents[1] / "artifacts"
+#: A reply long enough to be stopped, reloaded or broken while it streams.
+LONG_REPLY = [f"word{n} " for n in range(300)]
 #: Marks of every browser test module: a real Chromium is needed.
 BROWSER_MARKS = [
     pytest.mark.browser,

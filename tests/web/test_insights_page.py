@@ -92,21 +92,9 @@ def model_requests(page_wire: GeminiWireServer) -> list[int]:
     return [n for n, r in enumerate(page_wire.requests) if r.method_name in GENERATE_METHODS]
 
 
-@browser_test
-def test_generate_regenerate_history_and_delete(
-    live: LiveServer, tab: Page, page_wire: GeminiWireServer
-) -> None:
-    live.create_session("alice", "Garden", [("user", "How do I grow tomatoes?")])
-    page_wire.script(
-        Reply(chunks=REVIEW, chunk_delay=0.3),
-        Reply(chunks=["## Your Week in Review\n\n", "A second look at the garden."]),
-    )
-    open_insights(tab)
+def generate_and_see_it_stream(tab: Page, page_wire: GeminiWireServer) -> None:
+    """Generate: the insight streams in as raw text, then the stored one is rendered."""
     current = tab.page.locator("#current-insight")
-    expect(current).to_be_hidden()
-    expect(tab.page.get_by_role("status")).to_have_text("No insight for this week yet.")
-    expect(tab.page.get_by_text("No insights yet.")).to_be_visible()
-
     tab.page.get_by_role("button", name="Generate").click()
     # Streaming in: raw text first, before the stream is done.
     expect(current).to_have_attribute("aria-busy", "true")
@@ -119,6 +107,10 @@ def test_generate_regenerate_history_and_delete(
     assert "How do I grow tomatoes?" in page_wire.contents(model_requests(page_wire)[0])[0][1]
     tab.shot("insights-generated")
 
+
+def regenerate_replaces_it(tab: Page, page_wire: GeminiWireServer) -> None:
+    """The history shows the insight; Regenerate replaces it in place."""
+    current = tab.page.locator("#current-insight")
     history = tab.page.locator("#history > li")
     expect(history).to_have_count(1)
     expect(history.first.locator("summary")).to_contain_text("1 conversation")
@@ -132,6 +124,11 @@ def test_generate_regenerate_history_and_delete(
     expect(history.first).to_contain_text("A second look at the garden.")
     assert len(model_requests(page_wire)) == 2
 
+
+def delete_after_confirmation(tab: Page) -> None:
+    """Cancel keeps the insight; Delete removes it, also after a reload."""
+    current = tab.page.locator("#current-insight")
+    history = tab.page.locator("#history > li")
     delete = history.first.get_by_role("button", name=re.compile("^Delete the insight for "))
     delete.click()
     dialog = tab.page.get_by_role("dialog", name="Delete this insight?")
@@ -147,6 +144,26 @@ def test_generate_regenerate_history_and_delete(
     tab.page.reload()
     expect(tab.page.locator("#generate")).to_have_text("Generate")
     expect(history).to_have_count(0)
+
+
+@browser_test
+def test_generate_regenerate_history_and_delete(
+    live: LiveServer, tab: Page, page_wire: GeminiWireServer
+) -> None:
+    live.create_session("alice", "Garden", [("user", "How do I grow tomatoes?")])
+    page_wire.script(
+        Reply(chunks=REVIEW, chunk_delay=0.3),
+        Reply(chunks=["## Your Week in Review\n\n", "A second look at the garden."]),
+    )
+    open_insights(tab)
+    current = tab.page.locator("#current-insight")
+    expect(current).to_be_hidden()
+    expect(tab.page.get_by_role("status")).to_have_text("No insight for this week yet.")
+    expect(tab.page.get_by_text("No insights yet.")).to_be_visible()
+
+    generate_and_see_it_stream(tab, page_wire)
+    regenerate_replaces_it(tab, page_wire)
+    delete_after_confirmation(tab)
 
 
 @browser_test

@@ -13,7 +13,7 @@ from typing import Any
 from tests.support.app import PASSWORD
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.live_server import LiveServer
-from tests.support.pages import BROWSER_MARKS, Page, expect
+from tests.support.pages import BROWSER_MARKS, LONG_REPLY, Page, expect
 
 pytestmark = BROWSER_MARKS
 
@@ -167,12 +167,10 @@ CODE_REPLY = [
     '    return f"Hello, {name}!"\n```\n\n',
     "Call `greet` with any name.",
 ]
-LONG_REPLY = [f"word{n} " for n in range(300)]
 
 
-def test_register_chat_stop_reload_rename_delete_and_tokens(
-    live: LiveServer, page_wire: GeminiWireServer, tab: Page
-) -> None:
+def register_and_log_in(tab: Page) -> None:
+    """Register carol, log out, and log in again."""
     page = tab.page
     tab.goto("/auth/register")
     page.get_by_label("Username").fill("carol")
@@ -186,7 +184,10 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     tab.login("carol")
     expect(page.get_by_role("heading", name="Welcome, carol")).to_be_visible()
 
-    # A reply streams in as raw text, then the rendered HTML replaces it.
+
+def stream_a_rendered_reply(tab: Page, page_wire: GeminiWireServer) -> None:
+    """A reply streams in as raw text, then the rendered HTML replaces it."""
+    page = tab.page
     page_wire.script(Reply(chunks=CODE_REPLY, chunk_delay=0.3), Reply(text="Python greetings"))
     tab.send("Show me a Python greeting")
     expect(tab.streaming()).to_contain_text("Here is a **Python**")
@@ -206,7 +207,10 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
     tab.shot("chat-reply")
 
-    # Stop a long reply: the part received stays, marked stopped, also after a reload.
+
+def stop_a_long_reply(tab: Page, page_wire: GeminiWireServer) -> None:
+    """Stop a long reply: the part received stays, marked stopped, also after a reload."""
+    page = tab.page
     page_wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
     tab.send("Now a very long story")
     expect(tab.streaming()).to_contain_text("word3 ")
@@ -222,7 +226,10 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(tab.messages().last).to_contain_text("Stopped: the reply ends here.")
     tab.shot("chat-stopped-after-reload")
 
-    # Rename, then delete.
+
+def rename_then_delete(tab: Page, live: LiveServer) -> None:
+    """Rename the conversation, then delete it."""
+    page = tab.page
     page.get_by_role("button", name="Rename “Python greetings”").click()
     page.get_by_label("New title (Enter saves, Escape cancels)").fill("Greeters")
     page.keyboard.press("Enter")
@@ -233,7 +240,10 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(page).to_have_url(f"{live.url}/")
     assert live.session_titles("carol") == []
 
-    # Create a token, see it once, revoke it.
+
+def create_and_revoke_a_token(tab: Page) -> None:
+    """Create a token, see it once, revoke it."""
+    page = tab.page
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Token name").fill("ci")
     page.get_by_role("button", name="Create token").click()
@@ -241,6 +251,16 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     page.get_by_role("button", name="Revoke token “ci”").click()
     page.get_by_role("dialog").get_by_role("button", name="Revoke").click()
     expect(page.get_by_text("No tokens yet.")).to_be_visible()
+
+
+def test_register_chat_stop_reload_rename_delete_and_tokens(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    register_and_log_in(tab)
+    stream_a_rendered_reply(tab, page_wire)
+    stop_a_long_reply(tab, page_wire)
+    rename_then_delete(tab, live)
+    create_and_revoke_a_token(tab)
 
 
 def test_failed_turn_shows_error_and_retry(
@@ -267,20 +287,6 @@ def test_failed_turn_shows_error_and_retry(
         "complete",
         "complete",
     ]
-
-
-def test_reload_during_a_stream_shows_the_stored_partial_reply(
-    live: LiveServer, page_wire: GeminiWireServer, tab: Page
-) -> None:
-    page_wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
-    tab.login()
-    tab.send("Write at length")
-    expect(tab.streaming()).to_contain_text("word5 ")
-    tab.page.reload()
-    last = tab.messages().last
-    expect(last.locator(".note")).to_have_text("Stopped: the reply ends here.")
-    expect(last.locator(".body")).to_contain_text("word5")
-    expect(tab.composer()).to_be_enabled()
 
 
 def test_enter_sends_shift_enter_breaks_line_and_history_navigation(
@@ -331,69 +337,3 @@ def test_offline_model_banner_and_reply(browser: Any, offline_live: LiveServer) 
     tab.shot("chat-offline-dark")
     context.close()
     assert tab.dialogs == [] and tab.errors == []
-
-
-def test_sse_reader_handles_split_frames_crlf_and_keepalives(tab: Page) -> None:
-    tab.goto("/auth/login")
-    events = tab.page.evaluate(
-        """async (chunks) => {
-            const { readEvents } = await import("/static/js/sse.js");
-            const encoder = new TextEncoder();
-            const body = new ReadableStream({
-                start(controller) {
-                    for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
-                    controller.close();
-                },
-            });
-            const events = [];
-            for await (const event of readEvents(body)) events.push(event);
-            return events;
-        }""",
-        [
-            'data: {"type":"start","sessionId":"s1"}\r',
-            '\n\r\n: keep-alive\n\ndata: {"type":"con',
-            'tent","content":"a\\nb"}\n\ndata: {"type":"content",',
-            '"content":"é"}\n\n: keep-alive\n\n',
-            'data: {"type":"end","messageId":7}',
-        ],
-    )
-    assert events == [
-        {"type": "start", "sessionId": "s1"},
-        {"type": "content", "content": "a\nb"},
-        {"type": "content", "content": "é"},
-        {"type": "end", "messageId": 7},
-    ]
-
-
-def test_second_tab_shows_a_reply_being_written_then_the_stored_reply(
-    live: LiveServer, page_wire: GeminiWireServer, tab: Page
-) -> None:
-    page_wire.script(Reply(chunks=[f"part{n} " for n in range(40)], chunk_delay=0.05))
-    tab.login()
-    tab.send("Write something")
-    expect(tab.streaming()).to_contain_text("part1 ")
-    other = Page(tab.page.context.new_page(), live)
-    other.goto(tab.page.url.removeprefix(live.url))
-    expect(other.streaming()).to_contain_text("A reply is being written…")
-    expect(other.messages().last).to_contain_text("part39", timeout=10_000)
-    expect(other.streaming()).to_have_count(0)
-    expect(tab.messages().last).to_contain_text("part39")
-    assert other.dialogs == [] and other.errors == []
-
-
-def test_broken_stream_keeps_the_partial_reply_and_offers_retry(
-    live: LiveServer, page_wire: GeminiWireServer, tab: Page
-) -> None:
-    page_wire.script(
-        Reply(chunks=["First half, ", "second half."], break_after=1), Reply(text="Whole")
-    )
-    tab.login()
-    tab.send("Tell me")
-    alert = tab.page.locator("#message-list").get_by_role("alert")
-    expect(alert).to_contain_text("MODEL_UNAVAILABLE")
-    cut = tab.messages().last
-    expect(cut.locator(".body")).to_have_text("First half,")
-    expect(cut.locator(".note")).to_contain_text("Cut off")
-    alert.get_by_role("button", name="Retry").click()
-    expect(tab.messages()).to_have_count(4)
-    expect(tab.messages().last).to_contain_text("Whole")
