@@ -73,8 +73,10 @@ class ErrorDetail(BaseModel):
     code: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Out):
     """The one error shape of the API."""
+
+    omit_if_none = ("details",)
 
     error: str = Field(description="Short title")
     message: str = Field(description="What to do about it")
