@@ -8,6 +8,7 @@ documented operation with a documented 2xx.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -201,3 +202,21 @@ def test_model_failures(
     ]:
         wire.script(reply)
         assert call(method, path, body).status_code == 200, path
+
+
+# Placeholder values for path parameters: the body is refused before they are looked at.
+PATH_VALUES = {"session_id": str(uuid.UUID(int=1)), "chat_id": str(uuid.UUID(int=1))}
+
+
+def test_writes_refuse_bodies_that_are_not_json(
+    client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """Every write answers a non-JSON body with a documented 415, and bad JSON with a 400."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    for template, item in checker.spec["paths"].items():
+        path = re.sub(r"{(\w+)}", lambda m: PATH_VALUES.get(m.group(1), "1"), template)
+        for method in item.keys() & {"post", "patch", "put", "delete"}:
+            text = call(method.upper(), path, data="x", content_type="text/plain")
+            assert text.status_code == 415, (method, path)
+            broken = call(method.upper(), path, data="{", content_type="application/json")
+            assert broken.status_code == 400, (method, path)

@@ -49,7 +49,7 @@ def stream_message(body: schemas.MessageIn) -> Response:
 @bp.post(
     "/session/<session_id>/stop",
     tags=[chat_tag],
-    responses={200: schemas.StopOut, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.StopOut, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 @session_limit
 def stop(path: schemas.SessionPath) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def prompt(body: schemas.PromptIn) -> dict[str, Any]:
     return schemas.PromptOut(text=text, sources=[], model=model).body()
 
 
-@bp.post("/session", tags=[chat_tag], responses={201: schemas.SessionOut, **schemas.AUTHED_ERRORS})
+@bp.post("/session", tags=[chat_tag], responses={201: schemas.SessionOut, **schemas.BODY_ERRORS})
 @session_limit
 def create_session() -> tuple[dict[str, Any], int]:
     """Start an empty conversation."""
@@ -110,7 +110,7 @@ def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict
 @bp.delete(
     "/session/<session_id>",
     tags=[chat_tag],
-    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 @session_limit
 def delete_session(path: schemas.SessionPath) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def get_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
 @bp.delete(
     "/weekly-insights/<int:insight_id>",
     tags=[weekly_tag],
-    responses={200: schemas.Success, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Success, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 def delete_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
     """Delete one of the caller's weekly insights."""
@@ -122,7 +122,7 @@ def stream_weekly_insight() -> Response:
 @bp.post(
     "/weekly-insights/regenerate",
     tags=[weekly_tag],
-    responses={200: schemas.WeeklyStreamEvent, **schemas.AUTHED_ERRORS},
+    responses={200: schemas.WeeklyStreamEvent, **schemas.BODY_ERRORS},
 )
 @insight_limit
 def regenerate_weekly_insight() -> Response:

@@ -54,7 +54,7 @@ def update_personality(
 @bp.delete(
     "/<personality_id>",
     tags=[tag],
-    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 def delete_personality(path: schemas.PersonalityPath) -> dict[str, Any]:
     """Delete one of the caller's personalities (built-ins: 403); chats keep their prompt."""

@@ -32,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 account_tag = Tag(name="account", description="The caller's account and API tokens")
 health_tag = Tag(name="health", description="Liveness and readiness")
+HEALTH_RESPONSES = {200: schemas.Health, 503: schemas.Health, **schemas.errors(400)}
 
 
 def public(view: F) -> F:
@@ -98,7 +99,7 @@ def _bearer_user() -> Any:
     return user
 
 
-@health_bp.get("/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health})
+@health_bp.get("/health", tags=[health_tag], responses=HEALTH_RESPONSES)
 @limiter.exempt
 def health_check() -> tuple[Response, int]:
     """Report whether the database (and Redis, when configured) answer; 503 without a database."""
@@ -106,9 +107,7 @@ def health_check() -> tuple[Response, int]:
     return jsonify(schemas.Health.model_validate(report).body()), report.status_code
 
 
-@health_bp.get(
-    "/v1/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health}
-)
+@health_bp.get("/v1/health", tags=[health_tag], responses=HEALTH_RESPONSES)
 @limiter.exempt
 def health_check_v1() -> tuple[Response, int]:
     """Report whether the database (and Redis, when configured) answer; 503 without a database."""
@@ -178,7 +177,7 @@ def list_tokens() -> dict[str, Any]:
 @bp.delete(
     "/v1/auth/tokens/<int:token_id>",
     tags=[account_tag],
-    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 def revoke_token(path: schemas.TokenPath) -> dict[str, Any]:
     """Revoke one of the caller's tokens; it stops working at once."""

@@ -89,9 +89,11 @@ def errors(*statuses: int) -> dict[int, type[BaseModel]]:
     return dict.fromkeys(statuses, ErrorBody)
 
 
-# Errors every authenticated route can return.
-AUTHED_ERRORS = errors(401, 403, 429, 500)
-# ...and those with a JSON body.
+# Errors every authenticated route can return. flask-openapi3 documents a 400 on every
+# operation that does not name one, as a list of its own validation model; ours is always
+# the error shape, so every operation names it.
+AUTHED_ERRORS = errors(400, 401, 403, 429, 500)
+# ...and those of every write, which may carry a body (JSON, or refused with 413/415).
 BODY_ERRORS = errors(400, 401, 403, 413, 415, 429, 500)
 
 
