@@ -220,3 +220,17 @@ def test_writes_refuse_bodies_that_are_not_json(
             assert text.status_code == 415, (method, path)
             broken = call(method.upper(), path, data="{", content_type="application/json")
             assert broken.status_code == 400, (method, path)
+
+
+def test_every_route_but_the_public_ones_needs_authentication(
+    client: FlaskClient, checker: ResponseChecker
+) -> None:
+    """Without a login or token, each route answers a documented 401 (health and token
+    creation by password are public)."""
+    anon = CheckedClient(client, checker, {})
+    public = {("/api/health", "get"), ("/api/v1/health", "get"), ("/api/v1/auth/tokens", "post")}
+    for template, item in checker.spec["paths"].items():
+        path = re.sub(r"{(\w+)}", lambda m: PATH_VALUES.get(m.group(1), "1"), template)
+        for method in item.keys() - {"parameters"}:
+            if (template, method) not in public:
+                assert anon(method.upper(), path).status_code == 401, (method, path)
