@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT))
 
 from pyinstrument import Profiler  # noqa: E402
 
-from tests.conftest import ApiUser, AuthActions, build_app, close_app, wire_config  # noqa: E402
+from tests.support.app import build_app, close_app, wire_config  # noqa: E402
+from tests.support.clients import ApiUser, AuthActions  # noqa: E402
 from tests.support.gemini_wire import GeminiWireServer  # noqa: E402
 
 

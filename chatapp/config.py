@@ -78,9 +78,6 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
 
-    # The OpenAPI document and its browsable page are served by the app itself.
-    OPENAPI_DOC_PREFIX = "/api/v1/docs"
-
 
 # Environment names that differ from the config key they set.
 ALIASES = {"DATABASE_URL": "SQLALCHEMY_DATABASE_URI"}

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from http import HTTPStatus
-from typing import Any
 
 from flask import Flask, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
@@ -18,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from chatapp.extensions import db
 from chatapp.gemini import ModelError
+from chatapp.schemas.common import ErrorBody
 
 log = logging.getLogger(__name__)
 
@@ -86,10 +86,8 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Build a response in the one error shape."""
-    body: dict[str, Any] = {"error": error or _title(status), "message": message, "code": code}
-    if details is not None:
-        body["details"] = details
-    response = jsonify(body)
+    body = ErrorBody(error=error or _title(status), message=message, code=code, details=details)
+    response = jsonify(body.body())
     response.status_code = status
     response.headers.update(headers or {})
     return response

@@ -84,17 +84,6 @@ class User(UserMixin, db.Model):
         """Return whether ``password`` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
 
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the account for the API (no secrets)."""
-        return {
-            "id": self.id,
-            "username": self.username,
-            "email": self.email,
-            "is_admin": self.is_admin,
-            "created_at": self.created_at.isoformat(),
-            "timezone": self.timezone,
-        }
-
 
 class ApiToken(db.Model):
     """A personal access token; only the SHA-256 of the secret is stored."""
@@ -112,16 +101,6 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(back_populates="tokens")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Serialise the token's metadata; the secret itself is never stored."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "prefix": self.prefix,
-            "created_at": self.created_at.isoformat(),
-            "last_used_at": self.last_used_at.isoformat() if self.last_used_at else None,
-        }
 
 
 class ChatSession(db.Model):
@@ -158,6 +137,13 @@ class ChatSession(db.Model):
     )
 
 
+# A message's status. A failed user message is never sent to the model again; an
+# interrupted reply holds what arrived before a stop, a broken stream or a disconnect.
+COMPLETE = "complete"
+FAILED = "failed"
+INTERRUPTED = "interrupted"
+
+
 class ChatMessage(db.Model):
     """One message of a conversation, at a unique position within it."""
 
@@ -165,7 +151,6 @@ class ChatMessage(db.Model):
     __table_args__ = (UniqueConstraint("session_id", "position"),)
 
     ROLES = ("user", "model")
-    STATUSES = ("complete", "failed", "interrupted")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[uuid.UUID] = mapped_column(
@@ -175,7 +160,7 @@ class ChatMessage(db.Model):
     role: Mapped[str] = mapped_column(String(10))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="complete")
+    status: Mapped[str] = mapped_column(String(16), default=COMPLETE)
     error_code: Mapped[str | None] = mapped_column(String(40))
     model: Mapped[str | None] = mapped_column(String(100))
     sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)

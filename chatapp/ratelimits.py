@@ -18,6 +18,7 @@ key function sees ``g.user``::
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g
 from flask_limiter import RateLimitExceeded
@@ -26,10 +27,11 @@ from flask_login import current_user
 from limits import parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from chatapp.bearer import request_bearer_user
 from chatapp.errors import error_response, wants_json
 from chatapp.extensions import limiter
-from chatapp.services import accounts
 
+F = TypeVar("F", bound=Callable[..., Any])
 # Config keys holding a limit string such as "20 per minute" (or "5/minute;100/day").
 LIMIT_KEYS = (
     "RATELIMIT_CHAT",
@@ -66,6 +68,19 @@ session_limit = _shared("RATELIMIT_SESSIONS", "sessions")
 insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
 
 
+def login_limit(failed_status: int, **options: Any) -> Callable[[F], F]:
+    """Limit failed logins and registrations per client IP (``RATELIMIT_LOGIN``).
+
+    Only responses with ``failed_status`` (401: wrong password, 409: name taken) count, so
+    a person who gets in is never held up. The browser form and token creation share it.
+    """
+    return limiter.limit(
+        configured("RATELIMIT_LOGIN"),
+        deduct_when=lambda response: response.status_code == failed_status,
+        **options,
+    )
+
+
 def is_authenticated() -> bool:
     """Whether the request carries a valid login cookie or API token.
 
@@ -74,7 +89,7 @@ def is_authenticated() -> bool:
     """
     if g.get("user") is not None or current_user.is_authenticated:
         return True
-    return accounts.request_bearer_user() is not None
+    return request_bearer_user() is not None
 
 
 def counts_as_anonymous(_response: Response) -> bool:

@@ -1,11 +1,15 @@
 """Server-sent events: the one machinery behind every streaming endpoint.
 
-A stream is a generator of events (dicts, sent as ``data: <json>``) run in the request's
+A stream is a generator of typed events (:class:`Event` dataclasses, sent as
+``data: <json>``) and :data:`KEEPALIVE` (sent as a comment line), run in the request's
 thread, so it has the request's app context and database session. It reads a blocking
 source (the model's reply) through a :class:`Pipe`, which runs the source in a thread of
 its own and hands over its items. That keeps the request thread free to send keep-alive
 comments while the model is silent and to react at once to an interruption (a stop) that
 arrives from elsewhere, without waiting for the model's next chunk.
+
+This module is the only place that turns events into frames. Every stream's vocabulary is
+listed in ``docs/streaming.md``.
 
 When the client disconnects, the server closes the response; the event generator then gets
 ``GeneratorExit`` at the ``yield`` where it waits, and cleans up (stores what it has).
@@ -13,19 +17,70 @@ When the client disconnects, the server closes the response; the event generator
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import queue
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from flask import Response, current_app, stream_with_context
+from pydantic import BaseModel
 
 log = logging.getLogger(__name__)
-# Sent when nothing else was for a while, so proxies keep the connection open.
-KEEPALIVE = ": keep-alive\n\n"
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+# Field metadata: the key is left out of the event while its value is None.
+_OMIT_IF_NONE = {"omit_if_none": True}
+
+
+def optional() -> Any:
+    """A field of an :class:`Event` that is sent only when it has a value."""
+    return dataclasses.field(default=None, metadata=_OMIT_IF_NONE)
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """One ``data:`` event: ``{"type": <type>, <field>: <value>, ...}`` in field order.
+
+    Subclasses are dataclasses that set ``type`` and declare the event's keys as fields,
+    named exactly as on the wire. Values are JSON-able, or pydantic models (sent as JSON).
+    """
+
+    type: ClassVar[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Piece(Event):
+    """One piece of the model's text as it arrived; each stream names the type."""
+
+    content: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Failure(Event):
+    """The model failed: a stable ``code`` (the API's model error codes) and what to do."""
+
+    type = "error"
+    code: str
+    message: str
+
+
+class KeepAlive:
+    """The keep-alive sentinel: sent as a comment line, so proxies keep the connection."""
+
+    frame = ": keep-alive\n\n"
+
+    def __repr__(self) -> str:
+        return "KEEPALIVE"
+
+
+#: Yielded when nothing else was sent for a while (see :func:`keepalive_seconds`).
+KEEPALIVE = KeepAlive()
+#: What a stream generator yields.
+Item = Event | KeepAlive
 
 
 class Interrupted(Exception):
@@ -111,14 +166,27 @@ class Pipe:
                 close()
 
 
-def encode(event: dict[str, Any] | str) -> str:
-    """Encode one event as an SSE frame (strings such as :data:`KEEPALIVE` pass as is)."""
-    if isinstance(event, str):
-        return event
-    return f"data: {json.dumps(event, separators=(',', ':'), default=str)}\n\n"
+def payload(event: Event) -> dict[str, Any]:
+    """The JSON object an event is sent as: its type, then its fields in order."""
+    body: dict[str, Any] = {"type": event.type}
+    for field in dataclasses.fields(event):
+        value = getattr(event, field.name)
+        if value is None and field.metadata.get("omit_if_none"):
+            continue
+        # Response models inside an event (an insight, ``based_on``) are sent as JSON.
+        body[field.name] = value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+    return body
 
 
-def event_response(events: Iterator[dict[str, Any] | str]) -> Response:
+def encode(event: Item) -> str:
+    """Encode one event as an SSE frame: ``data: <json>``, or the keep-alive comment."""
+    if isinstance(event, KeepAlive):
+        return event.frame
+    body = json.dumps(payload(event), separators=(",", ":"), default=str)
+    return f"data: {body}\n\n"
+
+
+def event_response(events: Iterator[Item]) -> Response:
     """Send ``events`` as a ``text/event-stream`` response, in the request's context."""
     frames = (encode(event) for event in events)
     return Response(

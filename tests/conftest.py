@@ -4,12 +4,19 @@ Set ``TEST_DATABASE_URL`` (for example ``postgresql+psycopg://postgres@127.0.0.1
 run every database test against PostgreSQL too; CI does. Without it those runs are skipped
 with a reason. ``TEST_REDIS_URL`` (a Redis database the tests may flush) does the same for
 the tests that need Redis.
+
+Each fixture name means one thing everywhere. A test (or module, through ``pytestmark``)
+says how its ``app`` differs with markers, never by overriding a fixture:
+
+- ``@pytest.mark.wire_model(**config)``: the model is the real SDK talking to ``wire``;
+- ``@pytest.mark.redis_limits``: rate-limit counters (and ``REDIS_URL``) in the test Redis;
+- ``@pytest.mark.app_config(**config)``: any other configuration.
+
+Helpers (building apps, logging in, calling the API) are in ``tests/support/``.
 """
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,33 +25,10 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import text
-from werkzeug.security import generate_password_hash
 
-from chatapp import create_app
-from chatapp.extensions import db
-from chatapp.services import accounts
-from chatapp.services.chat import personalities
+from tests.support.app import POSTGRES_URL, REDIS_URL, build_app, close_app, wire_config
+from tests.support.clients import ApiUser, AuthActions
 from tests.support.gemini_wire import GeminiWireServer
-
-PASSWORD = "correct horse battery staple"
-# Hashing is deliberately slow, so it is done once per run.
-PW_HASH = generate_password_hash(PASSWORD)
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
-_postgres_ready = False
-
-
-def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
-    """Return the configuration of a test app on ``database_url``."""
-    return {
-        "TESTING": True,
-        "SECRET_KEY": "test-secret",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "RATELIMIT_STORAGE_URI": "memory://",
-        "GEMINI_API_KEY": "",
-        **overrides,
-    }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -70,36 +54,25 @@ def redis_url() -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture
-def app_overrides() -> dict[str, Any]:
-    """Config for the ``app`` fixture on top of :func:`make_config`; override it in a module."""
-    return {}
-
-
-def build_app(database_url: str, fresh: bool = True, **overrides: Any) -> Flask:
-    """An app on ``database_url``; ``fresh`` empties the database and adds alice and bob."""
-    app = create_app(make_config(database_url, **overrides))
-    if fresh:
-        with app.app_context():
-            _fresh_schema(database_url)
-            for name in ("alice", "bob"):
-                accounts.create_user(name, f"{name}@example.com", "", password_hash=PW_HASH)
-            personalities.seed_builtins()  # the migration seeds them; create_all does not
-    return app
-
-
-def close_app(app: Flask) -> None:
-    """Release an app's model and database connections."""
-    app.extensions["gemini"].close()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+def marked_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The configuration the test's markers ask for (see the module docstring)."""
+    config: dict[str, Any] = {}
+    wire_model = request.node.get_closest_marker("wire_model")
+    if wire_model is not None:
+        config.update(wire_config(request.getfixturevalue("wire"), **wire_model.kwargs))
+    if request.node.get_closest_marker("redis_limits") is not None:
+        url = request.getfixturevalue("redis_url")
+        config.update(REDIS_URL=url, RATELIMIT_STORAGE_URI=url, OFFLINE_MODEL_DELAY=0)
+    for marker in reversed(list(request.node.iter_markers("app_config"))):
+        config.update(marker.kwargs)  # the closest marker wins
+    return config
 
 
 @pytest.fixture
-def app(database_url: str, app_overrides: dict[str, Any]) -> Iterator[Flask]:
-    """An app whose database has the current schema, and two users: alice and bob."""
-    app = build_app(database_url, **app_overrides)
+def app(request: pytest.FixtureRequest, database_url: str) -> Iterator[Flask]:
+    """The app under test: the current schema, users alice and bob, and the offline model
+    unless a marker says otherwise."""
+    app = build_app(database_url, **marked_config(request))
     yield app
     close_app(app)
 
@@ -118,117 +91,22 @@ def wire(wire_server: GeminiWireServer) -> GeminiWireServer:
     return wire_server
 
 
-def wire_config(server: GeminiWireServer, **overrides: Any) -> dict[str, Any]:
-    """Configuration pointing the real google-genai SDK at ``server``, failing fast."""
-    return {
-        "GEMINI_API_KEY": "test-key",
-        "GEMINI_BASE_URL": server.base_url,
-        "GEMINI_MODEL": "gemini-test",
-        "GEMINI_RETRIES": 1,
-        "GEMINI_TIMEOUT": 2.0,
-        **overrides,
-    }
-
-
-@pytest.fixture
-def wire_app(database_url: str, wire: GeminiWireServer) -> Iterator[Flask]:
-    """Like ``app``, but the model is the real SDK talking to ``wire``."""
-    app = build_app(database_url, **wire_config(wire))
-    yield app
-    close_app(app)
-
-
-def _fresh_schema(database_url: str) -> None:
-    """Create the tables; on PostgreSQL create them once and empty them for each test."""
-    global _postgres_ready
-    if database_url.startswith("sqlite"):
-        db.create_all()
-        return
-    if not _postgres_ready:
-        db.drop_all()
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.create_all()
-        _postgres_ready = True
-    tables = ", ".join(table.name for table in db.metadata.sorted_tables)
-    with db.engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-
-
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    """A test client with no login."""
+    """A test client of ``app`` with no login."""
     return app.test_client()
 
 
 @pytest.fixture
 def runner(app: Flask) -> Any:
-    """A CLI runner for ``flask`` commands."""
+    """A CLI runner for ``flask`` commands of ``app``."""
     return app.test_cli_runner()
-
-
-def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
-    """Return the CSRF token a page embeds for this client's session."""
-    page = client.get(path).get_data(as_text=True)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert match, f"no CSRF token on {path}"
-    return match.group(1)
-
-
-class AuthActions:
-    """Log in through the browser form, or get API headers for a user."""
-
-    def __init__(self, app: Flask, client: FlaskClient) -> None:
-        self._app = app
-        self._client = client
-
-    def login(self, username: str = "alice", password: str = PASSWORD) -> Any:
-        """Log in through the form, as a browser would."""
-        token = csrf_token(self._client)
-        return self._client.post(
-            "/auth/login", data={"username": username, "password": password, "csrf_token": token}
-        )
-
-    def csrf_headers(self) -> dict[str, str]:
-        """Headers a logged-in page's JavaScript sends on writes."""
-        return {"X-CSRFToken": csrf_token(self._client, "/")}
-
-    def headers(self, username: str = "alice") -> dict[str, str]:
-        """``Authorization`` headers with a fresh API token of ``username``."""
-        with self._app.app_context():
-            user = accounts.find_user(username)
-            assert user is not None
-            _, secret = accounts.create_token(user, "test")
-        return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture
 def auth(app: Flask, client: FlaskClient) -> AuthActions:
     """Authentication helpers bound to ``client``."""
     return AuthActions(app, client)
-
-
-class ApiUser:
-    """Calls the JSON API as one user, authenticated by an API token."""
-
-    def __init__(self, client: FlaskClient, headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    def call(self, method: str, path: str, json: Any = None, **kwargs: Any) -> Any:
-        """Send one request with this user's token."""
-        return self.client.open(path, method=method, json=json, headers=self.headers, **kwargs)
-
-    def send(self, message: str, session_id: str | None = None) -> Any:
-        """Send a chat message (a new conversation without ``session_id``)."""
-        body = {"message": message}
-        if session_id is not None:
-            body["sessionId"] = session_id
-        return self.call("POST", "/api/v1/chat/message", body)
-
-    def session(self, session_id: str, **query: Any) -> Any:
-        """Fetch one conversation with its messages."""
-        return self.call("GET", f"/api/v1/chat/session/{session_id}", query_string=query)
 
 
 @pytest.fixture

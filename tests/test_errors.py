@@ -6,7 +6,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from chatapp import create_app
-from tests.conftest import AuthActions, make_config
+from tests.support.app import make_config
+from tests.support.clients import AuthActions
 
 
 def assert_error(response, status: int, code: str) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from chatapp import create_app
-from tests.conftest import make_config
+from tests.support.app import make_config
 
 
 @pytest.mark.parametrize("path", ["/api/health", "/api/v1/health"])

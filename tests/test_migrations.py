@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from chatapp import create_app
 from chatapp.extensions import db
-from tests.conftest import POSTGRES_URL, make_config
+from tests.support.app import POSTGRES_URL, make_config
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

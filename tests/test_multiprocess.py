@@ -25,7 +25,8 @@ from sqlalchemy import select
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from tests.conftest import POSTGRES_URL, AuthActions
+from tests.support.app import POSTGRES_URL
+from tests.support.clients import AuthActions
 from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -181,6 +182,24 @@ def chat(bases: list[str], headers: dict[str, str], conversation: int) -> list[s
     return replies
 
 
+def assert_each_message_stored_once(app: Flask) -> None:
+    """Every conversation holds its whole history once, at consecutive positions."""
+    with app.app_context():
+        sessions = db.session.scalars(select(ChatSession)).all()
+        assert len(sessions) == CONVERSATIONS
+        for session in sessions:
+            rows = db.session.scalars(
+                select(ChatMessage)
+                .where(ChatMessage.session_id == session.id)
+                .order_by(ChatMessage.position)
+            ).all()
+            conversation = int(rows[0].content.split()[0].removeprefix("conv"))
+            stored = [(m.role, m.content) for m in rows]
+            assert stored == expected_history(conversation, TURNS)[:-1], session.id
+            assert [m.position for m in rows] == list(range(2 * TURNS))
+            assert {m.status for m in rows} == {"complete"}
+
+
 def test_alternate_turns_on_two_instances_keep_full_history(
     app: Flask, auth: AuthActions, redis_url: str, tmp_path: Path
 ) -> None:
@@ -212,17 +231,4 @@ def test_alternate_turns_on_two_instances_keep_full_history(
     }
     for (c, t), bodies in turn_requests.items():
         assert bodies == [expected_history(c, t)], f"conversation {c}, turn {t}"
-    with app.app_context():
-        sessions = db.session.scalars(select(ChatSession)).all()
-        assert len(sessions) == CONVERSATIONS
-        for session in sessions:
-            rows = db.session.scalars(
-                select(ChatMessage)
-                .where(ChatMessage.session_id == session.id)
-                .order_by(ChatMessage.position)
-            ).all()
-            conversation = int(rows[0].content.split()[0].removeprefix("conv"))
-            stored = [(m.role, m.content) for m in rows]
-            assert stored == expected_history(conversation, TURNS)[:-1], session.id
-            assert [m.position for m in rows] == list(range(2 * TURNS))
-            assert {m.status for m in rows} == {"complete"}
+    assert_each_message_stored_once(app)

@@ -17,26 +17,14 @@ from chatapp import create_app
 from chatapp.config import Config
 from chatapp.extensions import db
 from chatapp.services import accounts
-from tests.conftest import PW_HASH, AuthActions, _fresh_schema, make_config
+from tests.support.app import PW_HASH, fresh_schema, make_config
+from tests.support.clients import AuthActions
 
 MESSAGE = "/api/v1/chat/message"
 
 
-@pytest.fixture
-def engine_options() -> dict[str, Any]:
-    """The production pool settings (a test may parametrise others)."""
-    return dict(Config.SQLALCHEMY_ENGINE_OPTIONS)
-
-
-@pytest.fixture
-def app_overrides(redis_url: str, engine_options: dict[str, Any]) -> dict[str, Any]:
-    """Every app here counts in the test Redis, and the offline model answers at once."""
-    return {
-        "REDIS_URL": redis_url,
-        "RATELIMIT_STORAGE_URI": redis_url,
-        "OFFLINE_MODEL_DELAY": 0,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-    }
+# Every app here counts in the test Redis, and the offline model answers at once.
+pytestmark = pytest.mark.redis_limits
 
 
 def send(client: FlaskClient, headers: dict[str, str], text: str = "hello") -> Any:
@@ -202,7 +190,7 @@ def test_redis_down_still_serves(
 def _fresh_users(app: Flask, database_url: str) -> None:
     """Give ``app`` the test schema and a user, as the ``app`` fixture does."""
     with app.app_context():
-        _fresh_schema(database_url)
+        fresh_schema(database_url)
         accounts.create_user("alice", "alice@example.com", "", password_hash=PW_HASH)
         db.session.remove()
 
@@ -220,18 +208,30 @@ def _terminate_connections(database_url: str) -> int:
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 @pytest.mark.parametrize(
-    "engine_options",
-    [Config.SQLALCHEMY_ENGINE_OPTIONS, {"pool_pre_ping": False}],
-    ids=["configured", "control-without-pre-ping"],
+    "pre_ping",
+    [
+        pytest.param(
+            True,
+            marks=pytest.mark.app_config(
+                SQLALCHEMY_ENGINE_OPTIONS=Config.SQLALCHEMY_ENGINE_OPTIONS
+            ),
+            id="configured",
+        ),
+        pytest.param(
+            False,
+            marks=pytest.mark.app_config(SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": False}),
+            id="control-without-pre-ping",
+        ),
+    ],
 )
 def test_pool_survives_database_restart(
-    client: FlaskClient, auth: AuthActions, database_url: str, engine_options: dict[str, Any]
+    client: FlaskClient, auth: AuthActions, database_url: str, pre_ping: bool
 ) -> None:
     """After PostgreSQL drops the app's connections, the next request still succeeds.
 
     The control run without pre-ping shows that the killed connection really was reused.
     """
-    pre_ping = engine_options["pool_pre_ping"]
+    assert Config.SQLALCHEMY_ENGINE_OPTIONS["pool_pre_ping"]  # "configured" tests pre-ping
     headers = auth.headers()
     assert client.get("/api/v1/chat/sessions", headers=headers).status_code == 200
     assert _terminate_connections(database_url) >= 1

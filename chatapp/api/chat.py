@@ -26,14 +26,7 @@ MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
     """Send a message and wait for the whole reply (omit sessionId to start a chat)."""
     session, reply = turns.send_message(g.user, body.message, body.sessionId, body.personalityId)
-    return {
-        "sessionId": str(session.id),
-        "messageId": reply.id,
-        "response": reply.content,
-        "timestamp": reply.created_at.isoformat(),
-        "model": reply.model,
-        "title": session.title,
-    }
+    return schemas.MessageOut.of(session, reply).body()
 
 
 @bp.post(
@@ -56,7 +49,7 @@ def stream_message(body: schemas.MessageIn) -> Response:
 @bp.post(
     "/session/<session_id>/stop",
     tags=[chat_tag],
-    responses={200: schemas.StopOut, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.StopOut, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 @session_limit
 def stop(path: schemas.SessionPath) -> dict[str, Any]:
@@ -65,7 +58,7 @@ def stop(path: schemas.SessionPath) -> dict[str, Any]:
     ``stopped`` is false (still a 200) when nothing was being written.
     """
     stopped = stops.request_stop(g.user, path.session_id)
-    return {"sessionId": path.session_id, "stopped": stopped}
+    return schemas.StopOut(sessionId=path.session_id, stopped=stopped).body()
 
 
 @bp.post(
@@ -77,15 +70,15 @@ def stop(path: schemas.SessionPath) -> dict[str, Any]:
 def prompt(body: schemas.PromptIn) -> dict[str, Any]:
     """Answer a one-off prompt without storing a conversation (seed 000)."""
     text, model = turns.one_off(body.prompt)
-    return {"text": text, "sources": [], "model": model}
+    return schemas.PromptOut(text=text, sources=[], model=model).body()
 
 
-@bp.post("/session", tags=[chat_tag], responses={201: schemas.SessionOut, **schemas.AUTHED_ERRORS})
+@bp.post("/session", tags=[chat_tag], responses={201: schemas.SessionOut, **schemas.BODY_ERRORS})
 @session_limit
 def create_session() -> tuple[dict[str, Any], int]:
     """Start an empty conversation."""
     session = conversations.create_session(g.user)
-    return conversations.session_to_dict(session), 201
+    return schemas.SessionOut.of(session).body(), 201
 
 
 @bp.get(
@@ -96,8 +89,8 @@ def create_session() -> tuple[dict[str, Any], int]:
 @session_limit
 def list_sessions(query: schemas.SessionQuery) -> dict[str, Any]:
     """List the caller's conversations, newest first (``limit``, ``offset``, ``q``)."""
-    sessions, total = conversations.list_sessions(g.user, query.limit, query.offset, query.q)
-    return {"sessions": sessions, "total": total}
+    rows, total = conversations.list_sessions(g.user, query.limit, query.offset, query.q)
+    return schemas.SessionList.of(rows, total).body()
 
 
 @bp.get(
@@ -110,23 +103,20 @@ def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict
     """Return a conversation with its newest messages (older ones via ``before``)."""
     session = conversations.get_session(g.user, path.session_id)
     messages, has_more = conversations.message_page(session, query.before, query.limit)
-    return conversations.session_to_dict(
-        session,
-        messages=[conversations.message_to_dict(m) for m in messages],
-        has_more=has_more,
-    )
+    items = [schemas.MessageItem.of(message) for message in messages]
+    return schemas.SessionDetail.of(session, messages=items, has_more=has_more).body()
 
 
 @bp.delete(
     "/session/<session_id>",
     tags=[chat_tag],
-    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 @session_limit
 def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
     """Delete a conversation and all its messages."""
     key = conversations.delete_session(g.user, path.session_id)
-    return {"message": "Session deleted successfully", "id": str(key)}
+    return schemas.Deleted(message="Session deleted successfully", id=str(key)).body()
 
 
 @bp.patch(
@@ -138,8 +128,4 @@ def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
 def rename_session(path: schemas.SessionPath, body: schemas.TitleIn) -> dict[str, Any]:
     """Rename a conversation; automatic titles never overwrite this one."""
     session = conversations.rename_session(g.user, path.session_id, body.title)
-    return {
-        "id": str(session.id),
-        "title": session.title,
-        "updated_at": session.updated_at.isoformat(),
-    }
+    return schemas.TitleOut.of(session).body()

@@ -29,7 +29,7 @@ MODEL_ERRORS = schemas.errors(502, 503, 504)
 @insight_limit
 def get_insights() -> dict[str, Any]:
     """Generate an insight into the caller's last 30 days of conversations."""
-    return recent.last_30_days(g.user)
+    return schemas.InsightsOut.model_validate(recent.last_30_days(g.user)).body()
 
 
 @bp.get(
@@ -46,7 +46,8 @@ def stream_insights() -> Response:
 @bp.get("/prompts", tags=[tag], responses={200: schemas.PromptList, **schemas.AUTHED_ERRORS})
 def get_prompts() -> dict[str, Any]:
     """Suggest opening messages (a fixed set for a new user or without the model)."""
-    return recent.suggested_prompts(g.user)
+    prompts = recent.suggested_prompts(g.user)
+    return schemas.PromptList.of(prompts.items, prompts.source).body()
 
 
 @bp.get(
@@ -57,8 +58,7 @@ def get_prompts() -> dict[str, Any]:
 def current_weekly_insight() -> dict[str, Any]:
     """Return the current week's bounds and its insight (null until generated)."""
     week = weekly.current_week(g.user)
-    insight = weekly.find(g.user.id, week)
-    return {"insight": weekly.to_dict(insight) if insight else None, **weekly.bounds(week)}
+    return schemas.CurrentWeekOut.of(week, weekly.find(g.user.id, week)).body()
 
 
 @bp.get(
@@ -66,9 +66,9 @@ def current_weekly_insight() -> dict[str, Any]:
     tags=[weekly_tag],
     responses={200: schemas.WeeklyInsightList, **schemas.AUTHED_ERRORS},
 )
-def weekly_insight_history() -> list[dict[str, Any]]:
+def weekly_insight_history() -> list[Any]:
     """List the caller's weekly insights, newest week first (a bare array, as seed 003)."""
-    return [weekly.to_dict(insight) for insight in weekly.history(g.user)]
+    return schemas.WeeklyInsightList.of(weekly.history(g.user)).body()
 
 
 @bp.get(
@@ -78,18 +78,18 @@ def weekly_insight_history() -> list[dict[str, Any]]:
 )
 def get_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
     """Return one of the caller's weekly insights."""
-    return weekly.to_dict(weekly.get_insight(g.user, path.insight_id))
+    return schemas.WeeklyInsightOut.of(weekly.get_insight(g.user, path.insight_id)).body()
 
 
 @bp.delete(
     "/weekly-insights/<int:insight_id>",
     tags=[weekly_tag],
-    responses={200: schemas.Success, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Success, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 def delete_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
     """Delete one of the caller's weekly insights."""
     weekly.delete_insight(g.user, path.insight_id)
-    return {"success": True, "message": "Weekly insight deleted successfully"}
+    return schemas.Success(success=True, message="Weekly insight deleted successfully").body()
 
 
 @bp.post(
@@ -101,7 +101,7 @@ def delete_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
 def generate_weekly_insight(body: schemas.GenerateIn) -> dict[str, Any]:
     """Generate this week's insight; the existing one is returned unless forceRegenerate."""
     outcome = weekly.generate(g.user, force=body.forceRegenerate)
-    return weekly.outcome_to_dict(outcome)
+    return schemas.GenerateOut.of_outcome(outcome).body()
 
 
 @bp.get(
@@ -122,7 +122,7 @@ def stream_weekly_insight() -> Response:
 @bp.post(
     "/weekly-insights/regenerate",
     tags=[weekly_tag],
-    responses={200: schemas.WeeklyStreamEvent, **schemas.AUTHED_ERRORS},
+    responses={200: schemas.WeeklyStreamEvent, **schemas.BODY_ERRORS},
 )
 @insight_limit
 def regenerate_weekly_insight() -> Response:
@@ -130,13 +130,11 @@ def regenerate_weekly_insight() -> Response:
     return sse.event_response(weekly.stream(g.user, True, _usage()))
 
 
-def _usage() -> dict[str, Any]:
+def _usage() -> schemas.UsageInfo:
     """The rate limit that applied to this request, as seed 003's ``usageInfo``."""
     current = limiter.current_limit
     if current is None:
-        return {"allowed": True, "remaining": None, "limit": None}
-    return {
-        "allowed": not current.breached,
-        "remaining": current.remaining,
-        "limit": current.limit.amount,
-    }
+        return schemas.UsageInfo(allowed=True, remaining=None, limit=None)
+    return schemas.UsageInfo(
+        allowed=not current.breached, remaining=current.remaining, limit=current.limit.amount
+    )

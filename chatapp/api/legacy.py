@@ -9,13 +9,10 @@ from typing import Any
 
 from flask import g
 from flask_openapi3 import APIBlueprint, Tag
-from sqlalchemy import select
 
 from chatapp import schemas
 from chatapp.api.views import authenticate, reject_malformed_json
 from chatapp.errors import NotFound
-from chatapp.extensions import db
-from chatapp.models import ChatSession
 from chatapp.ratelimits import chat_limit, session_limit
 from chatapp.services.chat import conversations, turns
 
@@ -35,14 +32,18 @@ def _require_self(user_id: str | int) -> None:
 @bp.post(
     "/chat",
     tags=[legacy_tag],
-    responses={200: schemas.LegacyChatOut, **schemas.BODY_ERRORS, **schemas.errors(404, 409)},
+    responses={
+        200: schemas.LegacyChatOut,
+        **schemas.BODY_ERRORS,
+        **schemas.errors(404, 409, 422, 502, 503, 504),
+    },
 )
 @chat_limit
 def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
     """Send a message; omitting chat_id starts a conversation."""
     _require_self(body.user_id)
     session, reply = turns.send_message(g.user, body.message, body.chat_id)
-    return {"response": reply.content, "chat_id": str(session.id)}
+    return schemas.LegacyChatOut(response=reply.content, chat_id=str(session.id)).body()
 
 
 @bp.get(
@@ -54,12 +55,8 @@ def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
 def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
     """List the caller's conversation ids, newest first."""
     _require_self(path.user_id)
-    ids = db.session.scalars(
-        select(ChatSession.id)
-        .where(ChatSession.user_id == g.user.id)
-        .order_by(ChatSession.updated_at.desc())
-    )
-    return {"chat_sessions": [str(key) for key in ids]}
+    ids = conversations.session_ids(g.user)
+    return schemas.LegacySessions(chat_sessions=[str(key) for key in ids]).body()
 
 
 @bp.get(
@@ -73,5 +70,5 @@ def legacy_history(path: schemas.LegacyChatPath) -> dict[str, Any]:
     _require_self(path.user_id)
     session = conversations.get_session(g.user, path.chat_id)
     messages = conversations.stored_messages(session)
-    roles = conversations.STORED_ROLES
-    return {"history": [conversations.message_to_dict(m, roles) for m in messages]}
+    history = [schemas.LegacyTurn.of(message) for message in messages]
+    return schemas.LegacyHistory(history=history).body()

@@ -19,21 +19,21 @@ ONE = {200: schemas.PersonalityOut, **schemas.errors(404), **schemas.AUTHED_ERRO
 @bp.get("", tags=[tag], responses={200: schemas.PersonalityList, **schemas.AUTHED_ERRORS})
 def list_personalities() -> dict[str, Any]:
     """List the built-in personalities, then the caller's own."""
-    items = [personalities.to_dict(p) for p in personalities.list_personalities(g.user)]
-    return {"personalities": items, "total": len(items)}
+    return schemas.PersonalityList.of(personalities.list_personalities(g.user)).body()
 
 
 @bp.post("", tags=[tag], responses={201: schemas.PersonalityOut, **schemas.BODY_ERRORS})
 def create_personality(body: schemas.PersonalityIn) -> tuple[dict[str, Any], int]:
     """Create a personality of the caller's own."""
     personality = personalities.create_personality(g.user, body.name, body.system_prompt)
-    return personalities.to_dict(personality), 201
+    return schemas.PersonalityOut.of(personality).body(), 201
 
 
 @bp.get("/<personality_id>", tags=[tag], responses=ONE)
 def get_personality(path: schemas.PersonalityPath) -> dict[str, Any]:
     """Return a built-in personality or one of the caller's own."""
-    return personalities.to_dict(personalities.get_personality(g.user, path.personality_id))
+    personality = personalities.get_personality(g.user, path.personality_id)
+    return schemas.PersonalityOut.of(personality).body()
 
 
 @bp.patch(
@@ -48,15 +48,15 @@ def update_personality(
     personality = personalities.update_personality(
         g.user, path.personality_id, body.name, body.system_prompt
     )
-    return personalities.to_dict(personality)
+    return schemas.PersonalityOut.of(personality).body()
 
 
 @bp.delete(
     "/<personality_id>",
     tags=[tag],
-    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 def delete_personality(path: schemas.PersonalityPath) -> dict[str, Any]:
     """Delete one of the caller's personalities (built-ins: 403); chats keep their prompt."""
     key = personalities.delete_personality(g.user, path.personality_id)
-    return {"message": "Personality deleted", "id": key}
+    return schemas.Deleted(message="Personality deleted", id=key).body()

@@ -14,8 +14,10 @@ from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas
+from chatapp.bearer import request_bearer_user
 from chatapp.errors import ApiError
 from chatapp.extensions import csrf, limiter
+from chatapp.ratelimits import login_limit
 from chatapp.services import accounts, health
 
 bp = APIBlueprint(
@@ -30,6 +32,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 account_tag = Tag(name="account", description="The caller's account and API tokens")
 health_tag = Tag(name="health", description="Liveness and readiness")
+HEALTH_RESPONSES = {200: schemas.Health, 503: schemas.Health, **schemas.errors(400)}
 
 
 def public(view: F) -> F:
@@ -85,7 +88,7 @@ def bp_view() -> Callable[..., Any] | None:
 
 def _bearer_user() -> Any:
     """Resolve ``Authorization: Bearer <token>`` to its user, or raise 401."""
-    user = accounts.request_bearer_user()
+    user = request_bearer_user()
     if user is None:
         raise ApiError(
             401,
@@ -96,17 +99,15 @@ def _bearer_user() -> Any:
     return user
 
 
-@health_bp.get("/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health})
+@health_bp.get("/health", tags=[health_tag], responses=HEALTH_RESPONSES)
 @limiter.exempt
 def health_check() -> tuple[Response, int]:
     """Report whether the database (and Redis, when configured) answer; 503 without a database."""
     report = health.check()
-    return jsonify(report), 503 if report["status"] == "error" else 200
+    return jsonify(schemas.Health.model_validate(report).body()), report.status_code
 
 
-@health_bp.get(
-    "/v1/health", tags=[health_tag], responses={200: schemas.Health, 503: schemas.Health}
-)
+@health_bp.get("/v1/health", tags=[health_tag], responses=HEALTH_RESPONSES)
 @limiter.exempt
 def health_check_v1() -> tuple[Response, int]:
     """Report whether the database (and Redis, when configured) answer; 503 without a database."""
@@ -120,7 +121,7 @@ def health_check_v1() -> tuple[Response, int]:
 )
 def me() -> dict[str, Any]:
     """Return the authenticated account."""
-    return g.user.to_dict()
+    return schemas.UserOut.model_validate(g.user).body()
 
 
 @bp.patch(
@@ -130,7 +131,7 @@ def me() -> dict[str, Any]:
 )
 def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
     """Change the caller's settings: ``timezone`` (an IANA name; weeks follow it)."""
-    return accounts.update_settings(g.user, body.timezone).to_dict()
+    return schemas.UserOut.model_validate(accounts.update_settings(g.user, body.timezone)).body()
 
 
 @bp.post(
@@ -140,7 +141,7 @@ def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
     responses={201: schemas.TokenCreated, **schemas.BODY_ERRORS},
 )
 @public
-@limiter.limit(lambda: _login_limit(), deduct_when=lambda response: response.status_code == 401)
+@login_limit(401)
 def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     """Create a personal API token; the secret is in this response only.
 
@@ -149,12 +150,7 @@ def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     """
     user = _token_creator(body)
     token, secret = accounts.create_token(user, body.name)
-    return {"id": token.id, "name": token.name, "token": secret}, 201
-
-
-def _login_limit() -> str:
-    """Return the configured limit on failed logins."""
-    return current_app.config["RATELIMIT_LOGIN"]
+    return schemas.TokenCreated.of(token, secret).body(), 201
 
 
 def _token_creator(body: schemas.TokenCreate) -> Any:
@@ -175,16 +171,15 @@ def _token_creator(body: schemas.TokenCreate) -> Any:
 )
 def list_tokens() -> dict[str, Any]:
     """List the caller's live tokens (never their secrets)."""
-    tokens = [token.to_dict() for token in accounts.list_tokens(g.user)]
-    return {"tokens": tokens, "total": len(tokens)}
+    return schemas.TokenList.of(accounts.list_tokens(g.user)).body()
 
 
 @bp.delete(
     "/v1/auth/tokens/<int:token_id>",
     tags=[account_tag],
-    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+    responses={200: schemas.Deleted, **schemas.errors(404), **schemas.BODY_ERRORS},
 )
 def revoke_token(path: schemas.TokenPath) -> dict[str, Any]:
     """Revoke one of the caller's tokens; it stops working at once."""
     token = accounts.revoke_token(g.user, path.token_id)
-    return {"message": "Token revoked", "id": token.id}
+    return schemas.Deleted(message="Token revoked", id=token.id).body()

@@ -170,6 +170,7 @@ class GeminiModel:
         holder: dict[str, Any] = {}
 
         def chunks() -> Iterator[str]:
+            """Yield the non-empty text of each SDK chunk; close the response in any case."""
             try:
                 holder["responses"] = responses = start()
                 for response in responses:

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import cache
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import Out, Strict, Timestamp
+
+if TYPE_CHECKING:
+    from chatapp.models import ApiToken
 
 
-class UserOut(BaseModel):
+class UserOut(Out):
     """An account, without secrets."""
 
     id: int
     username: str
     email: str
     is_admin: bool
-    created_at: datetime
+    created_at: Timestamp
     timezone: str = Field(description="IANA time zone; weeks for insights follow it")
 
 
@@ -32,29 +34,39 @@ class TokenCreate(Strict):
     password: str | None = Field(None, min_length=1, max_length=1024)
 
 
-class TokenOut(BaseModel):
+class TokenOut(Out):
     """A token's metadata (never the secret)."""
 
     id: int
     name: str
     prefix: str
-    created_at: datetime
-    last_used_at: datetime | None
+    created_at: Timestamp
+    last_used_at: Timestamp | None
 
 
-class TokenCreated(BaseModel):
+class TokenCreated(Out):
     """A new token; ``token`` is shown this once and never again."""
 
     id: int
     name: str
     token: str
 
+    @classmethod
+    def of(cls, token: ApiToken, secret: str) -> TokenCreated:
+        """A token just created, with its secret."""
+        return cls(id=token.id, name=token.name, token=secret)
 
-class TokenList(BaseModel):
+
+class TokenList(Out):
     """The caller's live tokens, newest first."""
 
     tokens: list[TokenOut]
     total: int
+
+    @classmethod
+    def of(cls, tokens: list[ApiToken]) -> TokenList:
+        """The list of the caller's tokens."""
+        return cls(tokens=[TokenOut.model_validate(t) for t in tokens], total=len(tokens))
 
 
 class TokenPath(BaseModel):

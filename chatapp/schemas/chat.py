@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 from flask import current_app
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Strict
+from chatapp.rendering import render_markdown
+from chatapp.schemas.common import Out, Strict, Timestamp, sse_documented
+
+if TYPE_CHECKING:
+    from chatapp.models import ChatMessage, ChatSession
 
 
 def _check_message_length(text: str) -> str:
@@ -37,15 +40,27 @@ class MessageIn(Strict):
     personalityId: str | None = Field(None, max_length=64)
 
 
-class MessageOut(BaseModel):
+class MessageOut(Out):
     """The stored reply to a message (seed 003's shape, plus the model and title)."""
 
     sessionId: str
     messageId: int
     response: str
-    timestamp: datetime
+    timestamp: Timestamp
     model: str
     title: str | None
+
+    @classmethod
+    def of(cls, session: ChatSession, reply: ChatMessage) -> MessageOut:
+        """The reply stored in ``session``."""
+        return cls(
+            sessionId=str(session.id),
+            messageId=reply.id,
+            response=reply.content,
+            timestamp=reply.created_at,
+            model=reply.model,
+            title=session.title,
+        )
 
 
 class StreamEvent(BaseModel):
@@ -55,6 +70,8 @@ class StreamEvent(BaseModel):
     title, stopped?}; ``error`` {code, message}. Comment lines (``: keep-alive``) may come
     between events.
     """
+
+    model_config = sse_documented("StreamEvent")
 
     type: Literal["start", "content", "end", "error"]
     sessionId: str | None = None
@@ -68,36 +85,56 @@ class StreamEvent(BaseModel):
     message: str | None = None
 
 
-class StopOut(BaseModel):
+class StopOut(Out):
     """Whether a reply in progress was asked to stop."""
 
     sessionId: str
     stopped: bool
 
 
-class MessageItem(BaseModel):
+class MessageItem(Out):
     """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised."""
+
+    # Role names as /api/v1 shows them (seed 003); seed 001's paths say "model".
+    ROLES: ClassVar[dict[str, str]] = {"user": "user", "model": "assistant"}
 
     id: int
     role: Literal["user", "assistant"]
     content: str
     html: str
-    timestamp: datetime
+    timestamp: Timestamp
     status: Literal["complete", "failed", "interrupted"]
     error_code: str | None
     model: str | None
 
+    @classmethod
+    def of(cls, message: ChatMessage) -> MessageItem:
+        """A message with its content rendered as sanitised HTML."""
+        return cls.from_object(
+            message,
+            role=cls.ROLES[message.role],
+            html=render_markdown(message.content),
+            timestamp=message.created_at,
+        )
 
-class SessionOut(BaseModel):
+
+class SessionOut(Out):
     """A conversation."""
 
     id: str
     user_id: int
     title: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
     message_count: int
     generating: bool = Field(description="A reply is being written right now")
+
+    @classmethod
+    def of(cls, session: ChatSession, **extra: object) -> SessionOut:
+        """A conversation (seed 003's shape), plus the ``extra`` fields of a subclass."""
+        return cls.from_object(
+            session, id=str(session.id), generating=session.turn_id is not None, **extra
+        )
 
 
 class SessionSummary(SessionOut):
@@ -106,11 +143,17 @@ class SessionSummary(SessionOut):
     last_message: str | None
 
 
-class SessionList(BaseModel):
+class SessionList(Out):
     """One page of conversations, newest first."""
 
     sessions: list[SessionSummary]
     total: int
+
+    @classmethod
+    def of(cls, rows: list[tuple[ChatSession, str | None]], total: int) -> SessionList:
+        """A page of (conversation, text of its newest message) rows."""
+        sessions = [SessionSummary.of(session, last_message=text) for session, text in rows]
+        return cls(sessions=sessions, total=total)
 
 
 class SessionDetail(SessionOut):
@@ -147,12 +190,17 @@ class TitleIn(Strict):
     title: str = Field(min_length=1, max_length=200, pattern=r"\S")
 
 
-class TitleOut(BaseModel):
+class TitleOut(Out):
     """A renamed conversation."""
 
     id: str
     title: str
-    updated_at: datetime
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, session: ChatSession) -> TitleOut:
+        """The conversation's new title."""
+        return cls(id=str(session.id), title=session.title, updated_at=session.updated_at)
 
 
 class PromptIn(Strict):
@@ -161,7 +209,7 @@ class PromptIn(Strict):
     prompt: MessageText
 
 
-class PromptOut(BaseModel):
+class PromptOut(Out):
     """A one-off answer; ``sources`` is empty until grounding exists."""
 
     text: str

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from chatapp.schemas.common import Strict
+from chatapp.rendering import render_markdown
+from chatapp.schemas.common import Out, Strict, Timestamp, sse_documented
+
+if TYPE_CHECKING:
+    from chatapp.models import WeeklyInsight
+    from chatapp.services.insights.weekly import Outcome
+    from chatapp.services.insights.weeks import Week
 
 
 class BasedOn(BaseModel):
@@ -19,12 +26,14 @@ class BasedOn(BaseModel):
     time_period: Literal["last_30_days"]
 
 
-class InsightsOut(BaseModel):
+class InsightsOut(Out):
     """An insight over the last 30 days; ``insights`` is null with a message when there was
     nothing to read."""
 
+    omit_if_none = ("message",)
+
     insights: str | None
-    generated_at: datetime
+    generated_at: Timestamp
     based_on: BasedOn
     model: str | None
     message: str | None = None
@@ -38,40 +47,73 @@ class SuggestedPrompt(BaseModel):
     category: str
 
 
-class PromptList(BaseModel):
+class PromptList(Out):
     """Suggested prompts; ``source`` says whether the model wrote them."""
 
     prompts: list[SuggestedPrompt]
     total: int
     source: Literal["model", "default"]
 
+    @classmethod
+    def of(cls, items: Sequence[tuple[str, str]], source: str) -> PromptList:
+        """Seed 003's prompt list from (text, category) pairs, numbered from 1."""
+        prompts = [
+            SuggestedPrompt(id=f"prompt_{index}", text=text, category=category)
+            for index, (text, category) in enumerate(items, start=1)
+        ]
+        return cls(prompts=prompts, total=len(prompts), source=source)
 
-class WeeklyInsightOut(BaseModel):
+
+class WeeklyInsightOut(Out):
     """A stored weekly insight. ``entry_count`` counts the conversations the user wrote in
     that week; ``html`` is the content rendered and sanitised."""
 
     id: int
     user_id: int
-    week_start: datetime
-    week_end: datetime
+    week_start: Timestamp
+    week_end: Timestamp
     content: str
     html: str
     entry_count: int
     model: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
+
+    @classmethod
+    def of(cls, insight: WeeklyInsight) -> WeeklyInsightOut:
+        """A stored insight (seed 003's fields, plus ``html`` and ``model``)."""
+        return cls.from_object(insight, html=render_markdown(insight.content))
+
+    @classmethod
+    def maybe(cls, insight: WeeklyInsight | None) -> WeeklyInsightOut | None:
+        """A stored insight, or None for none."""
+        return cls.of(insight) if insight is not None else None
 
 
 class WeeklyInsightList(RootModel[list[WeeklyInsightOut]]):
     """The caller's weekly insights, newest week first."""
 
+    @classmethod
+    def of(cls, insights: list[WeeklyInsight]) -> WeeklyInsightList:
+        """The caller's stored insights."""
+        return cls([WeeklyInsightOut.of(insight) for insight in insights])
 
-class CurrentWeekOut(BaseModel):
+    def body(self) -> list[Any]:
+        """This response as JSON-ready data (a bare array, as seed 003)."""
+        return self.model_dump(mode="json")
+
+
+class CurrentWeekOut(Out):
     """The current week's bounds and its insight, if generated."""
 
     insight: WeeklyInsightOut | None
-    weekStart: datetime
-    weekEnd: datetime
+    weekStart: Timestamp
+    weekEnd: Timestamp
+
+    @classmethod
+    def of(cls, week: Week, insight: WeeklyInsight | None) -> CurrentWeekOut:
+        """A week (``start``, ``end``) and its insight, if any."""
+        return cls(insight=WeeklyInsightOut.maybe(insight), weekStart=week.start, weekEnd=week.end)
 
 
 class GenerateIn(Strict):
@@ -84,9 +126,23 @@ class GenerateOut(CurrentWeekOut):
     """The generated (or existing) insight; null with a message for a week without
     conversations."""
 
+    omit_if_none = ("message",)
+
     isExisting: bool
     entryCount: int
     message: str | None = None
+
+    @classmethod
+    def of_outcome(cls, outcome: Outcome) -> GenerateOut:
+        """The result of asking for a week's insight."""
+        return cls(
+            insight=WeeklyInsightOut.maybe(outcome.insight),
+            isExisting=outcome.is_existing,
+            entryCount=outcome.entry_count,
+            weekStart=outcome.week.start,
+            weekEnd=outcome.week.end,
+            message=outcome.message,
+        )
 
 
 class WeeklyInsightPath(BaseModel):
@@ -95,7 +151,7 @@ class WeeklyInsightPath(BaseModel):
     insight_id: int
 
 
-class UsageInfo(BaseModel):
+class UsageInfo(Out):
     """The caller's insight rate limit after this request (nulls when none applies)."""
 
     allowed: bool
@@ -110,6 +166,8 @@ class WeeklyStreamEvent(BaseModel):
     ``done`` {insight, message?} (insight null for a week without conversations);
     ``error`` {code, message, saved: false}. Comments (``: keep-alive``) may come between.
     """
+
+    model_config = sse_documented("WeeklyStreamEvent")
 
     type: Literal["start", "chunk", "done", "error"]
     weekStart: datetime | None = None
@@ -128,8 +186,11 @@ class InsightStreamEvent(BaseModel):
     """One ``data:`` event of the 30-day insight stream.
 
     ``start`` {based_on}; ``content`` {content}; ``end`` {generated_at, based_on, model} (or
-    {insights: null, message, based_on} with nothing to read); ``error`` {code, message}.
+    {insights: null, message, based_on} with nothing to read); ``error`` {code, message,
+    saved: false}.
     """
+
+    model_config = sse_documented("InsightStreamEvent")
 
     type: Literal["start", "content", "end", "error"]
     based_on: BasedOn | None = None
@@ -139,3 +200,4 @@ class InsightStreamEvent(BaseModel):
     insights: None = None
     code: str | None = None
     message: str | None = None
+    saved: bool | None = None

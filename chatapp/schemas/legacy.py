@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel
 
 from chatapp.schemas.chat import MessageItem, MessageText, SessionId
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import Out, Strict
 
 
 class LegacyChatIn(Strict):
@@ -18,7 +18,7 @@ class LegacyChatIn(Strict):
     chat_id: SessionId | None = None
 
 
-class LegacyChatOut(BaseModel):
+class LegacyChatOut(Out):
     """Seed 001's reply."""
 
     response: str
@@ -37,7 +37,7 @@ class LegacyChatPath(LegacyUserPath):
     chat_id: str
 
 
-class LegacySessions(BaseModel):
+class LegacySessions(Out):
     """Seed 001's list of conversation ids."""
 
     chat_sessions: list[str]
@@ -46,10 +46,12 @@ class LegacySessions(BaseModel):
 class LegacyTurn(MessageItem):
     """Seed 001's message: role ``user`` or ``model``, with the fields of every message."""
 
+    ROLES: ClassVar[dict[str, str]] = {"user": "user", "model": "model"}
+
     role: Literal["user", "model"]  # type: ignore[assignment]
 
 
-class LegacyHistory(BaseModel):
+class LegacyHistory(Out):
     """Seed 001's conversation history."""
 
     history: list[LegacyTurn]

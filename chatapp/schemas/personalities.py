@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import Out, Strict, Timestamp
+
+if TYPE_CHECKING:
+    from chatapp.models import Personality
 
 PersonalityName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
 SystemPrompt = Annotated[str, Field(min_length=1, max_length=8000, pattern=r"\S")]
@@ -35,21 +37,32 @@ class PersonalityUpdate(Strict):
         return self
 
 
-class PersonalityOut(BaseModel):
+class PersonalityOut(Out):
     """A personality; ``builtin`` ones are shared and read-only."""
 
     id: str
     name: str
     system_prompt: str
     builtin: bool
-    created_at: datetime
+    created_at: Timestamp
+
+    @classmethod
+    def of(cls, personality: Personality) -> PersonalityOut:
+        """A stored personality (built in when it has no owner)."""
+        return cls.from_object(personality, builtin=personality.user_id is None)
 
 
-class PersonalityList(BaseModel):
+class PersonalityList(Out):
     """The built-in personalities, then the caller's own."""
 
     personalities: list[PersonalityOut]
     total: int
+
+    @classmethod
+    def of(cls, personalities: list[Personality]) -> PersonalityList:
+        """The personalities the caller may use."""
+        items = [PersonalityOut.of(p) for p in personalities]
+        return cls(personalities=items, total=len(items))
 
 
 class PersonalityPath(BaseModel):

@@ -6,7 +6,6 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import request
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -109,20 +108,6 @@ def revoke_token(user: User, token_id: int) -> ApiToken:
     token.revoked_at = utcnow()
     db.session.commit()
     return token
-
-
-BEARER_KEY = "chatapp.bearer_user"
-
-
-def request_bearer_user() -> User | None:
-    """The owner of this request's ``Authorization: Bearer`` token, looked up once per
-    request (the anonymous rate limit and authentication both ask)."""
-    # Kept in the request's environ, not ``g``: an app context (and its ``g``) can outlive a
-    # request while a streamed response is read, and another request may then reuse it.
-    if BEARER_KEY not in request.environ:
-        header = request.headers.get("Authorization")
-        request.environ[BEARER_KEY] = user_for_bearer(header) if header is not None else None
-    return request.environ[BEARER_KEY]
 
 
 def user_for_bearer(header: str) -> User | None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
 
 import redis
 from flask import current_app
@@ -17,22 +18,33 @@ log = logging.getLogger(__name__)
 REDIS_TIMEOUT = 1.0  # seconds; a health check must answer quickly
 
 
-def check() -> dict[str, Any]:
-    """Return the health report.
+@dataclass(frozen=True)
+class Report:
+    """What answered: ``redis`` is None when no Redis is configured."""
 
-    ``status`` is "ok" when everything answers, "degraded" when only Redis is down (rate
-    limits then count per process) and "error" when the database is down.
-    """
-    report: dict[str, Any] = {"timestamp": utcnow().isoformat(), "database": _database()}
-    if current_app.config["REDIS_URL"]:
-        report["redis"] = _redis()
-    if report["database"] != "ok":
-        report["status"] = "error"
-    elif report.get("redis", "ok") != "ok":
-        report["status"] = "degraded"
-    else:
-        report["status"] = "ok"
-    return report
+    timestamp: datetime
+    database: str
+    redis: str | None
+
+    @property
+    def status(self) -> str:
+        """ "ok" when everything answers, "degraded" when only Redis is down (rate limits
+        then count per process), "error" when the database is down."""
+        if self.database != "ok":
+            return "error"
+        return "degraded" if self.redis not in (None, "ok") else "ok"
+
+    @property
+    def status_code(self) -> int:
+        """503 without a database (a load balancer stops sending requests), else 200."""
+        return 503 if self.status == "error" else 200
+
+
+def check() -> Report:
+    """Ask the database, and Redis when one is configured, whether they answer."""
+    timestamp, database = utcnow(), _database()
+    redis_state = _redis() if current_app.config["REDIS_URL"] else None
+    return Report(timestamp=timestamp, database=database, redis=redis_state)
 
 
 def _database() -> str:

@@ -6,10 +6,11 @@ the same JSON API that scripts use.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, render_template
+from flask import Blueprint, Response, render_template
 from flask_login import current_user, login_required
 
 from chatapp.errors import NotFound
+from chatapp.gemini import get_model
 from chatapp.rendering import highlight_css
 from chatapp.services.chat import conversations
 
@@ -39,7 +40,7 @@ def chat(session_id: str) -> str | tuple[str, int]:
 
 def _chat_page(session_id: str | None) -> str:
     """Render the chat page shell, naming the conversation to open."""
-    offline = not current_app.config["GEMINI_API_KEY"]
+    offline = get_model().offline
     return render_template("web/chat.html", session_id=session_id, offline=offline)
 
 

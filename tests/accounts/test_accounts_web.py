@@ -3,7 +3,8 @@
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import PASSWORD, AuthActions, csrf_token
+from tests.support.app import PASSWORD
+from tests.support.clients import AuthActions, csrf_token
 
 
 def register(client: FlaskClient, **fields: str) -> object:

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from chatapp.extensions import db
 from chatapp.models import ApiToken
-from tests.conftest import PASSWORD, AuthActions
+from tests.support.app import PASSWORD
+from tests.support.clients import AuthActions
 
 
 def create_token(client: FlaskClient, **body: str) -> dict:

@@ -11,7 +11,7 @@ from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import Personality
 from chatapp.services.chat.personalities import BUILTINS
-from tests.conftest import make_config
+from tests.support.app import make_config
 
 
 def test_timezone_defaults_to_utc_and_can_be_set(client, auth) -> None:

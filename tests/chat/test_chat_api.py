@@ -1,4 +1,5 @@
-"""The chat API with the offline model (no API key): conversations, validation, ownership."""
+"""The chat API with the offline model (no API key): messages, conversations, validation,
+ownership."""
 
 from __future__ import annotations
 
@@ -6,34 +7,11 @@ import uuid
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
 
-from chatapp.extensions import db
-from chatapp.gemini import OfflineModel, Usage
-from chatapp.models import ChatMessage, ChatSession
-from tests.conftest import ApiUser, AuthActions
+from tests.support.clients import ApiUser
+from tests.support.data import count_stored, start_chat
 
 MISSING = str(uuid.UUID(int=1))
-
-
-def stored(app: Flask) -> tuple[int, int]:
-    """How many conversations and messages the database holds."""
-    with app.app_context():
-        sessions = db.session.scalar(select(func.count()).select_from(ChatSession))
-        messages = db.session.scalar(select(func.count()).select_from(ChatMessage))
-        return sessions, messages
-
-
-def start(user: ApiUser, *messages: str) -> str:
-    """Start a conversation with ``messages``; return its id."""
-    session_id = None
-    for message in messages:
-        response = user.send(message, session_id)
-        assert response.status_code == 200, response.json
-        session_id = response.json["sessionId"]
-    assert session_id is not None
-    return session_id
 
 
 # --- sending messages ------------------------------------------------------------------------
@@ -58,7 +36,7 @@ def test_first_message_starts_a_conversation_with_the_offline_model(alice: ApiUs
 
 def test_offline_model_sees_the_whole_conversation(alice: ApiUser) -> None:
     """Each turn, the model receives two more earlier turns."""
-    session_id = start(alice, "one")
+    session_id = start_chat(alice, "one")
     replies = [alice.send(text, session_id).json["response"] for text in ("two", "three")]
 
     assert "2 earlier turn(s)" in replies[0]
@@ -74,7 +52,7 @@ def test_one_off_prompt_stores_nothing(app: Flask, alice: ApiUser) -> None:
     assert response.json["sources"] == []
     assert "Explain recursion" in response.json["text"]
     assert response.json["model"] == "offline"
-    assert stored(app) == (0, 0)
+    assert count_stored(app) == (0, 0)
 
 
 def test_unknown_personality_is_404_and_stores_nothing(app: Flask, alice: ApiUser) -> None:
@@ -82,7 +60,7 @@ def test_unknown_personality_is_404_and_stores_nothing(app: Flask, alice: ApiUse
     response = alice.call("POST", "/api/v1/chat/message", {"message": "hi", "personalityId": "x"})
 
     assert response.status_code == 404
-    assert stored(app) == (0, 0)
+    assert count_stored(app) == (0, 0)
 
 
 # --- conversations -------------------------------------------------------------------------
@@ -90,10 +68,10 @@ def test_unknown_personality_is_404_and_stores_nothing(app: Flask, alice: ApiUse
 
 def test_sessions_are_listed_newest_first_with_paging(alice: ApiUser, bob: ApiUser) -> None:
     """The list shows counts and the newest message, newest conversation first, paginated."""
-    rome = start(alice, "Trip to Rome", "What to eat?")
-    paris = start(alice, "Trip to Paris")
+    rome = start_chat(alice, "Trip to Rome", "What to eat?")
+    paris = start_chat(alice, "Trip to Paris")
     empty = alice.call("POST", "/api/v1/chat/session").json["id"]
-    start(bob, "Bob's own trip")
+    start_chat(bob, "Bob's own trip")
 
     listing = alice.call("GET", "/api/v1/chat/sessions").json
     assert listing["total"] == 3
@@ -111,9 +89,9 @@ def test_sessions_are_listed_newest_first_with_paging(alice: ApiUser, bob: ApiUs
 
 def test_sessions_filter_by_title(alice: ApiUser) -> None:
     """``q`` matches titles case-insensitively and treats wildcards literally."""
-    rome = start(alice, "Trip to Rome")
-    start(alice, "Trip to Paris")
-    start(alice, "Discount of 100_% today")
+    rome = start_chat(alice, "Trip to Rome")
+    start_chat(alice, "Trip to Paris")
+    start_chat(alice, "Discount of 100_% today")
 
     def search(q: str) -> list[str]:
         listing = alice.call("GET", "/api/v1/chat/sessions", query_string={"q": q}).json
@@ -138,7 +116,7 @@ def test_sessions_bad_paging_is_400(alice: ApiUser, query: dict) -> None:
 
 def test_session_shows_messages_with_roles_status_and_html(alice: ApiUser) -> None:
     """Messages come oldest first: the user's, then the assistant's, rendered safely."""
-    session_id = start(alice, "Say **hi** <script>alert(1)</script>")
+    session_id = start_chat(alice, "Say **hi** <script>alert(1)</script>")
 
     session = alice.session(session_id).json
     assert session["id"] == session_id
@@ -158,7 +136,7 @@ def test_session_shows_messages_with_roles_status_and_html(alice: ApiUser) -> No
 
 def test_long_conversation_pages_backwards(alice: ApiUser) -> None:
     """``?limit=`` returns the newest messages; ``before=`` walks back to the first."""
-    session_id = start(alice, *(f"message {n}" for n in range(6)))
+    session_id = start_chat(alice, *(f"message {n}" for n in range(6)))
     everything = alice.session(session_id, limit=200).json["messages"]
     assert len(everything) == 12
 
@@ -174,8 +152,8 @@ def test_long_conversation_pages_backwards(alice: ApiUser) -> None:
 
 def test_paging_anchor_from_another_conversation_is_404(alice: ApiUser) -> None:
     """``before`` must name a message of this conversation."""
-    first = start(alice, "first")
-    second = start(alice, "second")
+    first = start_chat(alice, "first")
+    second = start_chat(alice, "second")
     anchor = alice.session(second).json["messages"][-1]["id"]
 
     assert alice.session(first, before=anchor).status_code == 404
@@ -196,7 +174,7 @@ def test_user_title_is_never_overwritten(alice: ApiUser) -> None:
 
 def test_rename_after_auto_title(alice: ApiUser) -> None:
     """The automatic title can be replaced, and the response dates are ISO 8601."""
-    session_id = start(alice, "Plan a garden")
+    session_id = start_chat(alice, "Plan a garden")
     assert alice.session(session_id).json["title"] == "Plan a garden"
 
     renamed = alice.call("PATCH", f"/api/v1/chat/session/{session_id}/title", {"title": "Veg"})
@@ -208,7 +186,7 @@ def test_rename_after_auto_title(alice: ApiUser) -> None:
 @pytest.mark.parametrize("body", [{"title": ""}, {"title": "   "}, {"title": "x" * 201}, {}])
 def test_bad_title_is_400(alice: ApiUser, body: dict) -> None:
     """Blank or overlong titles are refused and the title is unchanged."""
-    session_id = start(alice, "Keep this title")
+    session_id = start_chat(alice, "Keep this title")
     response = alice.call("PATCH", f"/api/v1/chat/session/{session_id}/title", body)
 
     assert response.status_code == 400
@@ -218,8 +196,8 @@ def test_bad_title_is_400(alice: ApiUser, body: dict) -> None:
 
 def test_delete_removes_the_conversation_and_its_messages(app: Flask, alice: ApiUser) -> None:
     """A deleted conversation is gone from every view, messages included."""
-    keep = start(alice, "keep")
-    gone = start(alice, "delete me", "and me")
+    keep = start_chat(alice, "keep")
+    gone = start_chat(alice, "delete me", "and me")
 
     response = alice.call("DELETE", f"/api/v1/chat/session/{gone}")
     assert response.status_code == 200
@@ -228,7 +206,7 @@ def test_delete_removes_the_conversation_and_its_messages(app: Flask, alice: Api
     assert alice.call("DELETE", f"/api/v1/chat/session/{gone}").status_code == 404
     listing = alice.call("GET", "/api/v1/chat/sessions").json
     assert [s["id"] for s in listing["sessions"]] == [keep]
-    assert stored(app) == (1, 2)
+    assert count_stored(app) == (1, 2)
 
 
 # --- validation ------------------------------------------------------------------------------
@@ -261,7 +239,7 @@ def test_invalid_message_is_400_and_stores_nothing(
         {"field": d["field"], "code": d["code"]} for d in response.json["details"]
     ]
     assert response.json["message"]
-    assert stored(app) == (0, 0)
+    assert count_stored(app) == (0, 0)
 
 
 def test_message_at_the_limit_is_accepted(app: Flask, alice: ApiUser) -> None:
@@ -276,7 +254,7 @@ def test_huge_body_is_413_and_stores_nothing(app: Flask, alice: ApiUser) -> None
 
     assert response.status_code == 413
     assert response.json["code"] == "REQUEST_ENTITY_TOO_LARGE"
-    assert stored(app) == (0, 0)
+    assert count_stored(app) == (0, 0)
 
 
 def test_malformed_json_is_400(app: Flask, alice: ApiUser) -> None:
@@ -286,7 +264,7 @@ def test_malformed_json_is_400(app: Flask, alice: ApiUser) -> None:
 
     assert response.status_code == 400
     assert response.json["code"] == "MALFORMED_JSON"
-    assert stored(app) == (0, 0)
+    assert count_stored(app) == (0, 0)
 
 
 def test_unknown_session_id_is_404_and_stores_nothing(app: Flask, alice: ApiUser) -> None:
@@ -295,7 +273,7 @@ def test_unknown_session_id_is_404_and_stores_nothing(app: Flask, alice: ApiUser
 
     assert response.status_code == 404
     assert response.json["code"] == "NOT_FOUND"
-    assert stored(app) == (0, 0)
+    assert count_stored(app) == (0, 0)
 
 
 # --- ownership -------------------------------------------------------------------------------
@@ -317,7 +295,7 @@ def test_another_users_session_is_exactly_like_a_missing_one(
     app: Flask, alice: ApiUser, bob: ApiUser
 ) -> None:
     """On every route bob's conversation answers alice as a missing one would."""
-    bobs = start(bob, "bob's secret")
+    bobs = start_chat(bob, "bob's secret")
     before = bob.session(bobs).json
 
     for (method, path, body), (_, missing_path, missing_body) in zip(
@@ -329,136 +307,4 @@ def test_another_users_session_is_exactly_like_a_missing_one(
         assert theirs.json == missing.json, path
 
     assert bob.session(bobs).json == before
-    assert stored(app) == (1, 2)
-
-
-# --- seed 001's endpoints ------------------------------------------------------------------
-
-
-def test_legacy_chat_and_history(alice: ApiUser) -> None:
-    """Seed 001's routes keep their shapes; roles say ``model``; user id or name works."""
-    first = alice.call("POST", "/chat", {"user_id": "alice", "message": "hello"})
-    assert first.status_code == 200
-    assert set(first.json) == {"response", "chat_id"}
-    assert "Offline model" in first.json["response"]
-    chat_id = first.json["chat_id"]
-    user_id = alice.call("GET", "/api/v1/me").json["id"]
-    second = alice.call(
-        "POST", "/chat", {"user_id": user_id, "message": "again", "chat_id": chat_id}
-    )
-    assert second.json["chat_id"] == chat_id
-    assert "2 earlier turn(s)" in second.json["response"]
-    other = start(alice, "a newer conversation")
-
-    for who in ("alice", str(user_id)):
-        assert alice.call("GET", f"/history/{who}").json == {"chat_sessions": [other, chat_id]}
-    history = alice.call("GET", f"/history/alice/{chat_id}").json["history"]
-    assert [turn["role"] for turn in history] == ["user", "model", "user", "model"]
-    assert [history[0]["content"], history[2]["content"]] == ["hello", "again"]
-    assert {"id", "timestamp", "status"} <= set(history[0])
-    assert history[1]["status"] == "complete"
-
-
-def test_legacy_routes_refuse_another_user_id(app: Flask, alice: ApiUser, bob: ApiUser) -> None:
-    """Another user's id or name is a 404 on seed 001's routes, and nothing is stored."""
-    bobs = start(bob, "bob's")
-    bob_id = bob.call("GET", "/api/v1/me").json["id"]
-
-    for user_id in ("bob", str(bob_id), "nobody"):
-        chat = alice.call("POST", "/chat", {"user_id": user_id, "message": "hi"})
-        assert chat.status_code == 404
-        assert alice.call("GET", f"/history/{user_id}").status_code == 404
-        assert alice.call("GET", f"/history/{user_id}/{bobs}").status_code == 404
-    assert stored(app) == (1, 2)
-
-
-def test_legacy_chat_validates_like_the_api(app: Flask, alice: ApiUser) -> None:
-    """Seed 001's message is validated too, in the same error shape."""
-    response = alice.call("POST", "/chat", {"user_id": "alice", "message": "  "})
-
-    assert response.status_code == 400
-    assert response.json["details"][0]["field"] == "message"
-    assert stored(app) == (0, 0)
-
-
-# --- authentication --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("method", "path"),
-    [
-        ("POST", "/api/v1/chat/message"),
-        ("GET", "/api/v1/chat/sessions"),
-        ("GET", f"/api/v1/chat/session/{MISSING}"),
-        ("POST", "/api/v1/chat"),
-        ("POST", "/chat"),
-        ("GET", "/history/alice"),
-    ],
-)
-def test_chat_routes_need_authentication(client: FlaskClient, method: str, path: str) -> None:
-    """Without a token or login every chat route is a 401."""
-    response = client.open(path, method=method, json={"message": "hi", "prompt": "hi"})
-
-    assert response.status_code == 401
-    assert response.json["code"] == "AUTH_REQUIRED"
-
-
-def test_bad_token_is_401(client: FlaskClient) -> None:
-    """An unknown token is refused."""
-    response = client.post(
-        "/api/v1/chat/message", json={"message": "hi"}, headers={"Authorization": "Bearer nope"}
-    )
-    assert response.status_code == 401
-    assert response.json["code"] == "INVALID_TOKEN"
-
-
-def test_browser_login_needs_csrf_on_writes(
-    app: Flask, client: FlaskClient, auth: AuthActions
-) -> None:
-    """With the login cookie, reads work and writes need the page's CSRF token."""
-    auth.login()
-
-    refused = client.post("/api/v1/chat/message", json={"message": "hi"})
-    assert refused.status_code == 403
-    assert refused.json["code"] == "CSRF_FAILED"
-    assert stored(app) == (0, 0)
-
-    sent = client.post("/api/v1/chat/message", json={"message": "hi"}, headers=auth.csrf_headers())
-    assert sent.status_code == 200
-    listing = client.get("/api/v1/chat/sessions").json
-    assert [s["id"] for s in listing["sessions"]] == [sent.json["sessionId"]]
-    legacy = {"user_id": "alice", "message": "hi"}
-    assert client.post("/chat", json=legacy).status_code == 403
-    assert client.post("/chat", json=legacy, headers=auth.csrf_headers()).status_code == 200
-    assert client.get("/history/alice").status_code == 200
-
-
-# --- an unforeseen failure -------------------------------------------------------------------
-
-
-class BrokenModel(OfflineModel):
-    """A model that fails in a way nobody mapped."""
-
-    def send(self, *args: object, **kwargs: object) -> tuple[str, Usage]:
-        """Fail unexpectedly."""
-        raise RuntimeError("boom: secret internals")
-
-
-def test_unexpected_model_failure_is_500_and_recoverable(app: Flask, alice: ApiUser) -> None:
-    """An unforeseen error answers 500 without internals, marks the message, frees the chat."""
-    session_id = start(alice, "first")
-    app.extensions["gemini"] = BrokenModel()
-
-    response = alice.send("second", session_id)
-    assert response.status_code == 500
-    assert response.json["code"] == "INTERNAL_ERROR"
-    assert "boom" not in response.get_data(as_text=True)
-    last = alice.session(session_id).json["messages"][-1]
-    assert (last["content"], last["status"], last["error_code"]) == (
-        "second",
-        "failed",
-        "INTERNAL_ERROR",
-    )
-
-    app.extensions["gemini"] = OfflineModel()
-    assert "2 earlier turn(s)" in alice.send("third", session_id).json["response"]
+    assert count_stored(app) == (1, 2)

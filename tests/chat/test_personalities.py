@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.conftest import wire_config
 from tests.support.gemini_wire import GeminiWireServer
 
-
-@pytest.fixture
-def app_overrides(wire: GeminiWireServer) -> dict[str, Any]:
-    """Every ``app`` here uses the real SDK against the wire server."""
-    return wire_config(wire, GEMINI_TIMEOUT=5.0)
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 
 def _create(client, headers, name="Pirate", prompt="Talk like a pirate.") -> dict:

@@ -20,14 +20,15 @@ from werkzeug.serving import make_server
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
-from tests.conftest import AuthActions, build_app, close_app, wire_config
+from tests.support.app import build_app, close_app, wire_config
+from tests.support.clients import AuthActions
 from tests.support.gemini_wire import GeminiWireServer, Reply
 
 STREAM = "/api/v1/chat/message/stream"
 
 
 @pytest.fixture
-def make_live(
+def make_worker(
     app: Flask, database_url: str, wire: GeminiWireServer
 ) -> Iterator[Callable[..., Flask]]:
     """Make app instances (workers) on the test database whose model is the real SDK
@@ -44,9 +45,9 @@ def make_live(
 
 
 @pytest.fixture
-def live(make_live: Callable[..., Flask]) -> Flask:
+def worker(make_worker: Callable[..., Flask]) -> Flask:
     """One app instance whose model is the real SDK talking to the wire server."""
-    return make_live()
+    return make_worker()
 
 
 @pytest.fixture
@@ -80,10 +81,10 @@ def stored(app: Flask, session_id: str) -> list[tuple[str, str, str, str | None]
 
 
 def test_a_stream_sends_seed_events_and_stores_one_reply(
-    live: Flask, headers: dict[str, str], wire: GeminiWireServer
+    worker: Flask, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
     wire.script(Reply(chunks=["Hel", "lo ", "world"]), Reply(text="Greeting"))
-    response = live.test_client().post(STREAM, json={"message": "Hi"}, headers=headers)
+    response = worker.test_client().post(STREAM, json={"message": "Hi"}, headers=headers)
 
     assert response.status_code == 200
     assert response.mimetype == "text/event-stream"
@@ -94,16 +95,16 @@ def test_a_stream_sends_seed_events_and_stores_one_reply(
     session_id = events[0]["sessionId"]
     assert "".join(e["content"] for e in events[1:4]) == "Hello world"
     assert events[-1]["title"] == "Greeting" and events[-1]["model"] == "gemini-test"
-    assert stored(live, session_id) == [
+    assert stored(worker, session_id) == [
         ("user", "Hi", "complete", None),
         ("model", "Hello world", "complete", None),
     ]
-    with live.app_context():
+    with worker.app_context():
         reply = db.session.get(ChatMessage, events[-1]["messageId"])
         assert reply is not None and reply.content == "Hello world"
 
     # The next turn sends the streamed reply as ONE model turn.
-    stream(live.test_client(), headers, message="And?", sessionId=session_id)
+    stream(worker.test_client(), headers, message="And?", sessionId=session_id)
     assert wire.contents() == [("user", "Hi"), ("model", "Hello world"), ("user", "And?")]
 
 
@@ -129,22 +130,22 @@ def test_the_offline_model_streams_word_by_word(client: FlaskClient, auth: AuthA
     ids=["error-frame", "dropped-connection", "reset-connection"],
 )
 def test_a_stream_that_breaks_keeps_what_arrived(
-    live: Flask, headers: dict[str, str], wire: GeminiWireServer, reply: Reply, code: str
+    worker: Flask, headers: dict[str, str], wire: GeminiWireServer, reply: Reply, code: str
 ) -> None:
     wire.script(reply, Reply(text="A title"))
-    events = stream(live.test_client(), headers, message="Tell me")
+    events = stream(worker.test_client(), headers, message="Tell me")
 
     assert [e["type"] for e in events] == ["start", "content", "content", "error"]
     assert events[-1]["code"] == code and events[-1]["message"]
     session_id = events[0]["sessionId"]
-    assert stored(live, session_id) == [
+    assert stored(worker, session_id) == [
         ("user", "Tell me", "complete", None),
         ("model", "Partial", "interrupted", code),
     ]
 
     # The conversation stays usable and the partial reply is part of its history.
     wire.script(Reply(chunks=["Fine"]))
-    events = stream(live.test_client(), headers, message="Again", sessionId=session_id)
+    events = stream(worker.test_client(), headers, message="Again", sessionId=session_id)
     assert events[-1]["type"] == "end"
     assert wire.contents() == [("user", "Tell me"), ("model", "Partial"), ("user", "Again")]
 
@@ -160,27 +161,27 @@ def test_a_stream_that_breaks_keeps_what_arrived(
     ids=["rate-limited", "server-error", "blocked", "bad-key"],
 )
 def test_a_model_error_before_the_first_chunk(
-    live: Flask, headers: dict[str, str], wire: GeminiWireServer, reply: Reply, code: str
+    worker: Flask, headers: dict[str, str], wire: GeminiWireServer, reply: Reply, code: str
 ) -> None:
     wire.script(reply)
-    events = stream(live.test_client(), headers, message="Doomed")
+    events = stream(worker.test_client(), headers, message="Doomed")
 
     assert [e["type"] for e in events] == ["start", "error"]
     assert events[-1]["code"] == code
     assert "API key not valid" not in events[-1]["message"]
     session_id = events[0]["sessionId"]
-    assert stored(live, session_id) == [("user", "Doomed", "failed", code)]
+    assert stored(worker, session_id) == [("user", "Doomed", "failed", code)]
 
     wire.script(Reply(chunks=["Better"]), Reply(text="A title"))
-    events = stream(live.test_client(), headers, message="Retry", sessionId=session_id)
+    events = stream(worker.test_client(), headers, message="Retry", sessionId=session_id)
     assert events[-1]["type"] == "end"
     assert wire.contents(0 - 2) == [("user", "Retry")]  # the failed turn is not re-sent
 
 
 def test_errors_before_the_stream_are_plain_json(
-    live: Flask, headers: dict[str, str], wire: GeminiWireServer
+    worker: Flask, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
-    client = live.test_client()
+    client = worker.test_client()
     missing = client.post(
         STREAM,
         json={"message": "x", "sessionId": "00000000-0000-0000-0000-000000000000"},
@@ -195,11 +196,11 @@ def test_errors_before_the_stream_are_plain_json(
 
 
 def test_silence_sends_keep_alive_comments(
-    make_live: Callable[..., Flask], headers: dict[str, str], wire: GeminiWireServer
+    make_worker: Callable[..., Flask], headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
-    live = make_live(STREAM_KEEPALIVE=0.05)
+    worker = make_worker(STREAM_KEEPALIVE=0.05)
     wire.script(Reply(chunks=["slow", " reply"], delay=0.3), Reply(text="A title"))
-    body = live.test_client().post(STREAM, json={"message": "Hi"}, headers=headers)
+    body = worker.test_client().post(STREAM, json={"message": "Hi"}, headers=headers)
     text = body.get_data(as_text=True)
 
     assert ": keep-alive\n\n" in text
@@ -207,14 +208,14 @@ def test_silence_sends_keep_alive_comments(
 
 
 def test_a_second_turn_while_streaming_is_busy(
-    live: Flask, headers: dict[str, str], wire: GeminiWireServer
+    worker: Flask, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
     wire.script(Reply(chunks=["a", "b", "c", "d"], chunk_delay=0.2), Reply(text="T"))
-    client = live.test_client()
+    client = worker.test_client()
     response = client.post(STREAM, json={"message": "Hi"}, headers=headers, buffered=False)
     chunks = response.response
     start = json.loads(next(_data(chunks)).removeprefix("data: "))
-    busy = live.test_client().post(
+    busy = worker.test_client().post(
         STREAM, json={"message": "Also", "sessionId": start["sessionId"]}, headers=headers
     )
     assert busy.status_code == 409 and busy.json["code"] == "SESSION_BUSY"
@@ -231,9 +232,9 @@ def _data(chunks: Any) -> Iterator[str]:
 
 
 @pytest.fixture
-def served(live: Flask) -> Iterator[str]:
-    """``live`` served over real HTTP on a free port, threaded like production."""
-    server = make_server("127.0.0.1", 0, live, threaded=True)
+def served(worker: Flask) -> Iterator[str]:
+    """``worker`` served over real HTTP on a free port, threaded like production."""
+    server = make_server("127.0.0.1", 0, worker, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -242,7 +243,7 @@ def served(live: Flask) -> Iterator[str]:
 
 
 def test_a_client_that_disconnects_cancels_the_model_and_keeps_the_partial(
-    live: Flask, served: str, headers: dict[str, str], wire: GeminiWireServer
+    worker: Flask, served: str, headers: dict[str, str], wire: GeminiWireServer
 ) -> None:
     words = [f"w{i} " for i in range(40)]
     wire.script(Reply(chunks=words, chunk_delay=0.05), Reply(text="A title"))
@@ -262,13 +263,13 @@ def test_a_client_that_disconnects_cancels_the_model_and_keeps_the_partial(
                     break  # the client goes away mid-reply
 
     assert wire.wait_disconnect(timeout=5), "the model request was not closed"
-    messages = _wait_for_reply(live, session_id)
+    messages = _wait_for_reply(worker, session_id)
     role, content, status, _ = messages[-1]
     assert (role, status) == ("model", "interrupted")
     assert content.startswith("".join(received)) and len(content) < len("".join(words))
 
     wire.script(Reply(chunks=["ok"]))
-    events = stream(live.test_client(), headers, message="Next", sessionId=session_id)
+    events = stream(worker.test_client(), headers, message="Next", sessionId=session_id)
     assert events[-1]["type"] == "end"
     assert wire.contents()[1] == ("model", content)
 
@@ -284,12 +285,15 @@ def _wait_for_reply(app: Flask, session_id: str) -> list[tuple[str, str, str, st
 
 
 def test_stop_from_another_instance_ends_the_stream(
-    live: Flask, make_live: Callable[..., Flask], headers: dict[str, str], wire: GeminiWireServer
+    worker: Flask,
+    make_worker: Callable[..., Flask],
+    headers: dict[str, str],
+    wire: GeminiWireServer,
 ) -> None:
-    other = make_live()  # another worker or host on the same database
+    other = make_worker()  # another worker or host on the same database
     words = [f"w{i} " for i in range(100)]
     wire.script(Reply(chunks=words, chunk_delay=0.05))
-    response = live.test_client().post(
+    response = worker.test_client().post(
         STREAM, json={"message": "Long"}, headers=headers, buffered=False
     )
     frames = _data(response.response)
@@ -304,7 +308,7 @@ def test_stop_from_another_instance_ends_the_stream(
     assert events[-1]["type"] == "end" and events[-1]["stopped"] is True
     assert events[-1]["status"] == "interrupted"
     assert wire.wait_disconnect(timeout=5), "the model request was not cancelled"
-    role, content, status, _ = stored(live, session_id)[-1]
+    role, content, status, _ = stored(worker, session_id)[-1]
     assert (role, status) == ("model", "interrupted") and 0 < len(content) < len("".join(words))
     assert content == "".join(words[: 1 + sum(e["type"] == "content" for e in events)])
 
@@ -317,12 +321,12 @@ def test_stop_from_another_instance_ends_the_stream(
 
 
 def test_stop_is_scoped_to_the_owner(
-    live: Flask, client: FlaskClient, auth: AuthActions, wire: GeminiWireServer
+    worker: Flask, client: FlaskClient, auth: AuthActions, wire: GeminiWireServer
 ) -> None:
-    created = live.test_client().post("/api/v1/chat/session", headers=auth.headers("alice"))
+    created = worker.test_client().post("/api/v1/chat/session", headers=auth.headers("alice"))
     path = f"/api/v1/chat/session/{created.json['id']}/stop"
-    assert live.test_client().post(path, headers=auth.headers("bob")).status_code == 404
+    assert worker.test_client().post(path, headers=auth.headers("bob")).status_code == 404
     missing = "/api/v1/chat/session/00000000-0000-0000-0000-000000000000/stop"
-    assert live.test_client().post(missing, headers=auth.headers("alice")).status_code == 404
-    idle = live.test_client().post(path, headers=auth.headers("alice"))
+    assert worker.test_client().post(missing, headers=auth.headers("alice")).status_code == 404
+    idle = worker.test_client().post(path, headers=auth.headers("alice"))
     assert idle.status_code == 200 and idle.json["stopped"] is False

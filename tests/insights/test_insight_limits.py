@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from chatapp.models import utcnow
 from tests.support.data import add_messages, sse_events
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 
 def test_generation_routes_share_one_budget_per_user(app: Flask, client, auth, wire) -> None:

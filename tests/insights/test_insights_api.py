@@ -5,12 +5,24 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from flask import Flask
 
+from chatapp import gemini
 from chatapp.models import utcnow
 from chatapp.services.insights.recent import DEFAULT_PROMPTS
 from tests.support.data import add_messages
 from tests.support.gemini_wire import GeminiWireServer, Reply
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
+
+
+@pytest.fixture
+def offline_app(app: Flask) -> Flask:
+    """``app`` answering with the offline model instead (no key configured)."""
+    app.extensions["gemini"].close()
+    app.extensions["gemini"] = gemini.OfflineModel(delay=0)
+    return app
 
 
 def test_insights_with_nothing_to_read(client, auth, wire: GeminiWireServer) -> None:
@@ -102,15 +114,15 @@ def test_prompts_fall_back_when_the_model_fails(app: Flask, client, auth, wire) 
     assert len(wire.requests) == 2
 
 
-def test_offline_model_gives_fixed_prompts(offline: Flask, client, auth) -> None:
+def test_offline_model_gives_fixed_prompts(offline_app: Flask, client, auth) -> None:
     """The offline model writes no suggestions; the fixed set is honest."""
-    add_messages(offline, "alice", ("hello", utcnow()))
+    add_messages(offline_app, "alice", ("hello", utcnow()))
     assert client.get("/api/v1/chat/prompts", headers=auth.headers()).json["source"] == "default"
 
 
-def test_offline_model_insight_says_what_it_is(offline: Flask, client, auth) -> None:
+def test_offline_model_insight_says_what_it_is(offline_app: Flask, client, auth) -> None:
     """With no API key, an insight comes from the offline model and says so."""
-    add_messages(offline, "alice", ("hello", utcnow()))
+    add_messages(offline_app, "alice", ("hello", utcnow()))
     body = client.post(
         "/api/v1/chat/weekly-insights/generate", json={}, headers=auth.headers()
     ).json

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 
 from chatapp.models import utcnow
 from tests.support.data import add_messages, sse_events
 from tests.support.gemini_wire import GeminiWireServer, Reply
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 STREAM = "/api/v1/chat/weekly-insights/stream"
 REGENERATE = "/api/v1/chat/weekly-insights/regenerate"

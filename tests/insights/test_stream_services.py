@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from chatapp import sse
 from chatapp.extensions import db
 from chatapp.models import WeeklyInsight, utcnow
+from chatapp.schemas import UsageInfo
 from chatapp.services import accounts
 from chatapp.services.insights import recent, weekly
 from tests.support.data import add_messages
 from tests.support.gemini_wire import GeminiWireServer, Reply
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 USAGE = {"allowed": True, "remaining": 9, "limit": 10}
 
@@ -22,10 +27,10 @@ def weekly_events(app: Flask, force: bool = False, stop_after: int | None = None
     with app.app_context():
         user = accounts.find_user("alice")
         events: list[dict[str, Any]] = []
-        generator = weekly.stream(user, force, USAGE)
+        generator = weekly.stream(user, force, UsageInfo(**USAGE))
         for event in generator:
-            if isinstance(event, dict):
-                events.append(event)
+            if isinstance(event, sse.Event):
+                events.append(sse.payload(event))
             if len(events) == stop_after:
                 generator.close()  # what the server does when the client disconnects
                 break
@@ -118,7 +123,7 @@ def test_30_day_insight_stream(app: Flask, wire: GeminiWireServer) -> None:
     wire.script(Reply(chunks=["You ", "said hello."]))
     with app.app_context():
         user = accounts.find_user("alice")
-        events = list(recent.stream(user))
+        events = [sse.payload(e) for e in recent.stream(user) if isinstance(e, sse.Event)]
     assert [e["type"] for e in events] == ["start", "content", "content", "end"]
     assert events[0]["based_on"]["messages_analyzed"] == 1
     assert "".join(e["content"] for e in events[1:3]) == "You said hello."

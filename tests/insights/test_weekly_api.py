@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import Flask
 
 from chatapp.models import utcnow
 from tests.support.data import add_messages, set_timezone
 from tests.support.gemini_wire import GeminiWireServer, Reply
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 REVIEW = "## Your Week in Review\n\nYou planned a **trip**."
 

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
 from chatapp.extensions import db
 from chatapp.models import User, WeeklyInsight
 from chatapp.services import accounts
-from tests.conftest import PW_HASH
+from tests.support.app import PW_HASH
 from tests.support.data import add_messages
 from tests.support.gemini_wire import GeminiWireServer, Reply
+
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
 
 MONDAY = datetime.fromisoformat("2026-11-16T12:00:00+00:00")
 

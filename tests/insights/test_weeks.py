@@ -14,6 +14,8 @@ from chatapp.services.insights.weeks import week_containing
 from tests.support.data import add_messages, set_timezone
 from tests.support.gemini_wire import GeminiWireServer, Reply
 
+pytestmark = pytest.mark.wire_model(GEMINI_TIMEOUT=5.0)
+
 NEW_YORK = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
 

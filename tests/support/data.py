@@ -1,4 +1,4 @@
-"""Data builders and SSE parsing for the insight tests."""
+"""Data builders (stored conversations, counts) and SSE parsing for the tests."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import func, select
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
 from chatapp.services import accounts
+from tests.support.clients import ApiUser
 
 
 def add_messages(
@@ -52,3 +54,22 @@ def sse_events(response: Any) -> list[dict[str, Any]]:
     body = response if isinstance(response, str) else response.get_data(as_text=True)
     frames = [frame for frame in body.split("\n\n") if frame.startswith("data: ")]
     return [json.loads(frame.removeprefix("data: ")) for frame in frames]
+
+
+def count_stored(app: Flask) -> tuple[int, int]:
+    """How many conversations and messages the database holds."""
+    with app.app_context():
+        sessions = db.session.scalar(select(func.count()).select_from(ChatSession))
+        messages = db.session.scalar(select(func.count()).select_from(ChatMessage))
+        return sessions, messages
+
+
+def start_chat(user: ApiUser, *messages: str) -> str:
+    """Start a conversation of ``user`` with ``messages``; return its id."""
+    session_id = None
+    for message in messages:
+        response = user.send(message, session_id)
+        assert response.status_code == 200, response.json
+        session_id = response.json["sessionId"]
+    assert session_id is not None
+    return session_id

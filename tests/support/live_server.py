@@ -19,7 +19,7 @@ from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
 from chatapp.services import accounts
 from chatapp.services.chat import personalities
-from tests.conftest import PW_HASH, make_config
+from tests.support.app import PW_HASH, make_config
 
 
 class LiveServer:

@@ -1,7 +1,7 @@
 """The weekly insights page and the personality picker of a new chat.
 
 The page route is tested like the other page shells (login, CSP); the page itself and the
-picker in Debian's Chromium through Playwright, with the fixtures of ``tests/test_page.py``.
+picker in Debian's Chromium through Playwright, with the fixtures of ``tests/web/conftest.py``.
 """
 
 from __future__ import annotations
@@ -18,15 +18,11 @@ from flask.testing import FlaskClient
 from chatapp.services import accounts
 from chatapp.services.chat.personalities import BUILTINS
 from chatapp.services.insights.weeks import week_at
-from tests.conftest import AuthActions
+from tests.support.clients import AuthActions
 from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer, Reply
 from tests.support.live_server import LiveServer
-from tests.web import test_page
-from tests.web.test_page import CHROMIUM, Page, expect
+from tests.support.pages import CHROMIUM, Page, expect
 
-# The chat page tests' fixtures: one Chromium and one local Gemini for this module, and per
-# test a live app (fresh SQLite database, user alice) and a tab that fails on script errors.
-browser, wire, live, tab = test_page.browser, test_page.wire, test_page.live, test_page.tab
 REVIEW = [
     "## Your Week in Review\n\n",
     "You planned a **garden** ",
@@ -86,31 +82,19 @@ def open_insights(tab: Page) -> None:
     expect(tab.page.locator("#generate")).to_be_enabled()
 
 
-def streamed(wire: GeminiWireServer) -> list[int]:
+def streamed(page_wire: GeminiWireServer) -> list[int]:
     """The indexes of the streamed model requests (chat turns; titles are not streamed)."""
-    return [n for n, r in enumerate(wire.requests) if r.method_name == "streamGenerateContent"]
+    return [n for n, r in enumerate(page_wire.requests) if r.method_name == "streamGenerateContent"]
 
 
-def model_requests(wire: GeminiWireServer) -> list[int]:
+def model_requests(page_wire: GeminiWireServer) -> list[int]:
     """The indexes of the requests for model answers (not token counts)."""
-    return [n for n, r in enumerate(wire.requests) if r.method_name in GENERATE_METHODS]
+    return [n for n, r in enumerate(page_wire.requests) if r.method_name in GENERATE_METHODS]
 
 
-@browser_test
-def test_generate_regenerate_history_and_delete(
-    live: LiveServer, tab: Page, wire: GeminiWireServer
-) -> None:
-    live.create_session("alice", "Garden", [("user", "How do I grow tomatoes?")])
-    wire.script(
-        Reply(chunks=REVIEW, chunk_delay=0.3),
-        Reply(chunks=["## Your Week in Review\n\n", "A second look at the garden."]),
-    )
-    open_insights(tab)
+def generate_and_see_it_stream(tab: Page, page_wire: GeminiWireServer) -> None:
+    """Generate: the insight streams in as raw text, then the stored one is rendered."""
     current = tab.page.locator("#current-insight")
-    expect(current).to_be_hidden()
-    expect(tab.page.get_by_role("status")).to_have_text("No insight for this week yet.")
-    expect(tab.page.get_by_text("No insights yet.")).to_be_visible()
-
     tab.page.get_by_role("button", name="Generate").click()
     # Streaming in: raw text first, before the stream is done.
     expect(current).to_have_attribute("aria-busy", "true")
@@ -120,9 +104,13 @@ def test_generate_regenerate_history_and_delete(
     expect(current.locator("strong")).to_have_text("garden")
     expect(current).to_contain_text("Based on 1 conversation")
     expect(tab.page.locator("#generate")).to_be_focused()
-    assert "How do I grow tomatoes?" in wire.contents(model_requests(wire)[0])[0][1]
+    assert "How do I grow tomatoes?" in page_wire.contents(model_requests(page_wire)[0])[0][1]
     tab.shot("insights-generated")
 
+
+def regenerate_replaces_it(tab: Page, page_wire: GeminiWireServer) -> None:
+    """The history shows the insight; Regenerate replaces it in place."""
+    current = tab.page.locator("#current-insight")
     history = tab.page.locator("#history > li")
     expect(history).to_have_count(1)
     expect(history.first.locator("summary")).to_contain_text("1 conversation")
@@ -134,8 +122,13 @@ def test_generate_regenerate_history_and_delete(
     expect(current.locator("strong")).to_have_count(0)
     expect(history).to_have_count(1)
     expect(history.first).to_contain_text("A second look at the garden.")
-    assert len(model_requests(wire)) == 2
+    assert len(model_requests(page_wire)) == 2
 
+
+def delete_after_confirmation(tab: Page) -> None:
+    """Cancel keeps the insight; Delete removes it, also after a reload."""
+    current = tab.page.locator("#current-insight")
+    history = tab.page.locator("#history > li")
     delete = history.first.get_by_role("button", name=re.compile("^Delete the insight for "))
     delete.click()
     dialog = tab.page.get_by_role("dialog", name="Delete this insight?")
@@ -154,11 +147,31 @@ def test_generate_regenerate_history_and_delete(
 
 
 @browser_test
+def test_generate_regenerate_history_and_delete(
+    live: LiveServer, tab: Page, page_wire: GeminiWireServer
+) -> None:
+    live.create_session("alice", "Garden", [("user", "How do I grow tomatoes?")])
+    page_wire.script(
+        Reply(chunks=REVIEW, chunk_delay=0.3),
+        Reply(chunks=["## Your Week in Review\n\n", "A second look at the garden."]),
+    )
+    open_insights(tab)
+    current = tab.page.locator("#current-insight")
+    expect(current).to_be_hidden()
+    expect(tab.page.get_by_role("status")).to_have_text("No insight for this week yet.")
+    expect(tab.page.get_by_text("No insights yet.")).to_be_visible()
+
+    generate_and_see_it_stream(tab, page_wire)
+    regenerate_replaces_it(tab, page_wire)
+    delete_after_confirmation(tab)
+
+
+@browser_test
 def test_broken_stream_saves_nothing_and_says_so(
-    live: LiveServer, tab: Page, wire: GeminiWireServer
+    live: LiveServer, tab: Page, page_wire: GeminiWireServer
 ) -> None:
     live.create_session("alice", "Garden", [("user", "Tomatoes?")])
-    wire.script(Reply(chunks=REVIEW, break_after=2), Reply(chunks=REVIEW))
+    page_wire.script(Reply(chunks=REVIEW, break_after=2), Reply(chunks=REVIEW))
     open_insights(tab)
     tab.page.get_by_role("button", name="Generate").click()
     expect(tab.page.get_by_role("alert")).to_contain_text("Nothing was saved.")
@@ -172,11 +185,11 @@ def test_broken_stream_saves_nothing_and_says_so(
 
 @browser_test
 def test_rate_limit_is_shown_and_keeps_the_insight(
-    live: LiveServer, tab: Page, wire: GeminiWireServer
+    live: LiveServer, tab: Page, page_wire: GeminiWireServer
 ) -> None:
     live.app.config["RATELIMIT_INSIGHTS"] = "1 per hour"
     live.create_session("alice", "Garden", [("user", "Tomatoes?")])
-    wire.script(Reply(chunks=REVIEW))
+    page_wire.script(Reply(chunks=REVIEW))
     open_insights(tab)
     tab.page.get_by_role("button", name="Generate").click()
     current = tab.page.locator("#current-insight")
@@ -188,14 +201,14 @@ def test_rate_limit_is_shown_and_keeps_the_insight(
     expect(alert).not_to_contain_text("The server answered")  # the API's own message
     expect(current.locator("strong")).to_have_text("garden")  # the stored insight stays
     expect(tab.page.get_by_role("button", name="Regenerate")).to_be_focused()
-    assert len(model_requests(wire)) == 1
+    assert len(model_requests(page_wire)) == 1
     assert tab.errors and all("429" in error for error in tab.errors)  # the refused request
     tab.errors.clear()
 
 
 @browser_test
 def test_week_without_conversations_asks_to_chat_first(
-    live: LiveServer, tab: Page, wire: GeminiWireServer
+    live: LiveServer, tab: Page, page_wire: GeminiWireServer
 ) -> None:
     zone = "Pacific/Kiritimati"  # UTC+14: the browser's (UTC) dates would be a day off
     with live.app.app_context():
@@ -209,7 +222,7 @@ def test_week_without_conversations_asks_to_chat_first(
     tab.page.get_by_role("button", name="Generate").click()
     expect(tab.page.get_by_role("status")).to_contain_text("No conversations found")
     expect(tab.page.locator("#generate")).to_have_text("Generate")
-    assert model_requests(wire) == []
+    assert model_requests(page_wire) == []
 
 
 @browser_test
@@ -230,10 +243,10 @@ def test_narrow_dark_insights_page(browser: Any, live: LiveServer) -> None:
 
 @browser_test
 def test_personality_of_a_new_chat_is_sent_as_system_instruction(
-    live: LiveServer, tab: Page, wire: GeminiWireServer
+    live: LiveServer, tab: Page, page_wire: GeminiWireServer
 ) -> None:
     coach = next(row for row in BUILTINS if row["id"] == "coach")
-    wire.script(Reply(text="Let us set a goal."))  # then echoes (the title, the next turn)
+    page_wire.script(Reply(text="Let us set a goal."))  # then echoes (the title, the next turn)
     tab.login()
     picker = tab.page.get_by_label("Personality")
     expect(picker.locator("option")).to_have_count(len(BUILTINS) + 1)
@@ -243,13 +256,13 @@ def test_personality_of_a_new_chat_is_sent_as_system_instruction(
     expect(tab.messages().last).to_contain_text("Let us set a goal.")
     expect(tab.page).to_have_url(re.compile(r"/chat/[0-9a-f-]+$"))
     expect(picker).to_be_hidden()  # the conversation has its personality now
-    assert wire.system_instruction(streamed(wire)[0]) == coach["system_prompt"]
+    assert page_wire.system_instruction(streamed(page_wire)[0]) == coach["system_prompt"]
 
     tab.send("And then?")  # later turns keep it, without choosing again
     expect(tab.messages().last).to_contain_text("Echo: And then?")
-    turns = streamed(wire)
+    turns = streamed(page_wire)
     assert len(turns) == 2
-    assert wire.system_instruction(turns[-1]) == coach["system_prompt"]
+    assert page_wire.system_instruction(turns[-1]) == coach["system_prompt"]
 
     tab.page.get_by_role("button", name="New chat").click()
     expect(picker).to_be_visible()

@@ -8,163 +8,14 @@ Gemini SDK talking to the local wire-format server. Screenshots of the main stat
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from tests.conftest import PASSWORD
+from tests.support.app import PASSWORD
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.live_server import LiveServer
+from tests.support.pages import BROWSER_MARKS, LONG_REPLY, Page, expect
 
-playwright = pytest.importorskip("playwright.sync_api")
-expect = playwright.expect
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package"),
-]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One headless Chromium for this module (Playwright's loop must not outlive it)."""
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
-def wire() -> Iterator[GeminiWireServer]:
-    """The local Gemini: streamed replies arrive in several chunks, a little apart."""
-    server = GeminiWireServer(chunk_delay=0.05, chunks=4).start()
-    yield server
-    # Playwright's sync API runs an event loop on this thread; the server stops its own
-    # loop with run_until_complete, which asyncio refuses there.
-    stopper = threading.Thread(target=server.stop)
-    stopper.start()
-    stopper.join()
-
-
-@pytest.fixture
-def live(tmp_path: Path, wire: GeminiWireServer) -> Iterator[LiveServer]:
-    """The app over HTTP with a fresh database and user alice."""
-    wire.reset()
-    server = LiveServer(
-        tmp_path / "page.db",
-        GEMINI_API_KEY="test-key",
-        GEMINI_BASE_URL=wire.base_url,
-        GEMINI_RETRIES=1,
-    )
-    with server:
-        server.create_user("alice")
-        yield server
-
-
-class Page:
-    """A browser tab on the live app that fails the test on any script error or dialog."""
-
-    def __init__(self, page: Any, live: LiveServer) -> None:
-        self.page = page
-        self.live = live
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        page.on("dialog", self._on_dialog)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("console", self._on_console)
-
-    def _on_dialog(self, dialog: Any) -> None:
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _on_console(self, message: Any) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def goto(self, path: str) -> Any:
-        """Open a path of the app."""
-        return self.page.goto(self.live.url + path)
-
-    def login(self, username: str = "alice", password: str = PASSWORD) -> None:
-        """Log in through the form and land on the chat page."""
-        self.goto("/auth/login")
-        self.page.get_by_label("Username").fill(username)
-        self.page.get_by_label("Password").fill(password)
-        self.page.get_by_role("button", name="Log in").click()
-        expect(self.composer()).to_be_enabled()  # the page's script is running
-
-    def shot(self, name: str) -> None:
-        """Save a screenshot into tests/artifacts/."""
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-
-    def sidebar_links(self) -> Any:
-        return self.page.locator("#sessions .session-link")
-
-    def messages(self) -> Any:
-        return self.page.locator("#message-list li.message")
-
-    def composer(self) -> Any:
-        return self.page.get_by_role("textbox", name="Message")
-
-    def streaming(self) -> Any:
-        return self.page.locator("#message-list li.streaming")
-
-    def send(self, text: str) -> None:
-        """Type a message and press Enter."""
-        self.composer().fill(text)
-        self.composer().press("Enter")
-
-
-@pytest.fixture
-def offline_live(tmp_path: Path) -> Iterator[LiveServer]:
-    """The app with no Gemini key: the offline model answers."""
-    with LiveServer(tmp_path / "offline.db", OFFLINE_MODEL_DELAY=0.0) as server:
-        server.create_user("alice")
-        yield server
-
-
-@pytest.fixture
-def tab(browser: Any, live: LiveServer) -> Iterator[Page]:
-    """A fresh browser context (no cookies) at desktop size."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = Page(context.new_page(), live)
-    yield page
-    context.close()
-    assert page.dialogs == [], "a dialog was opened"
-    assert page.errors == [], "the page logged errors"
-
-
-XSS_PAYLOADS = [
-    "<img src=x onerror=alert(1)>",
-    "<script>alert(2)</script>",
-    "[click me](javascript:alert(3))",
-    '<a href="javascript:alert(4)">html link</a>',
-    "![pic](javascript:alert(5))",
-    '<svg onload="alert(6)"></svg>',
-    "[data](data:text/html;base64,PHNjcmlwdD5hbGVydCg3KTwvc2NyaXB0Pg==)",
-    '<iframe src="javascript:alert(8)"></iframe>',
-    '"><img src=x onerror=alert(9)>',
-]
-XSS_TEXT = "\n\n".join(XSS_PAYLOADS)
-
-
-def assert_nothing_injected(tab: Page) -> None:
-    """No payload became markup: no script, image, frame, SVG or javascript:/data: link."""
-    injected = tab.page.locator(
-        "#message-list script, #message-list img, #message-list iframe, #message-list svg,"
-        " #message-list [onerror], #message-list [onload],"
-        " #message-list a[href^='javascript' i], #message-list a[href^='data' i]"
-    )
-    expect(injected).to_have_count(0)
-    assert tab.dialogs == []
+pytestmark = BROWSER_MARKS
 
 
 def test_sidebar_lists_newest_first_loads_more_on_scroll_and_filters(
@@ -249,21 +100,6 @@ def test_unknown_or_foreign_conversation_is_not_found(live: LiveServer, tab: Pag
     tab.errors.clear()  # the browser logs each 404 page load
 
 
-def test_stored_xss_payloads_never_run(live: LiveServer, tab: Page) -> None:
-    session = live.create_session("alice", "<img src=x onerror=alert(0)>", [
-        ("user", XSS_TEXT),
-        ("model", XSS_TEXT + "\n\n```html\n<script>alert(10)</script>\n```"),
-    ])  # fmt: skip
-    tab.login()
-    tab.goto(f"/chat/{session}")
-    expect(tab.messages()).to_have_count(2)
-    expect(tab.page.get_by_role("heading", name="<img src=x onerror=alert(0)>")).to_be_visible()
-    expect(tab.messages().first).to_contain_text("<script>alert(2)</script>")
-    expect(tab.messages().last.locator("pre code")).to_contain_text("<script>alert(10)</script>")
-    assert_nothing_injected(tab)
-    tab.shot("xss-stored")
-
-
 def test_settings_shows_account_and_manages_tokens(live: LiveServer, tab: Page) -> None:
     tab.page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     tab.login()
@@ -331,12 +167,10 @@ CODE_REPLY = [
     '    return f"Hello, {name}!"\n```\n\n',
     "Call `greet` with any name.",
 ]
-LONG_REPLY = [f"word{n} " for n in range(300)]
 
 
-def test_register_chat_stop_reload_rename_delete_and_tokens(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
-) -> None:
+def register_and_log_in(tab: Page) -> None:
+    """Register carol, log out, and log in again."""
     page = tab.page
     tab.goto("/auth/register")
     page.get_by_label("Username").fill("carol")
@@ -350,8 +184,11 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     tab.login("carol")
     expect(page.get_by_role("heading", name="Welcome, carol")).to_be_visible()
 
-    # A reply streams in as raw text, then the rendered HTML replaces it.
-    wire.script(Reply(chunks=CODE_REPLY, chunk_delay=0.3), Reply(text="Python greetings"))
+
+def stream_a_rendered_reply(tab: Page, page_wire: GeminiWireServer) -> None:
+    """A reply streams in as raw text, then the rendered HTML replaces it."""
+    page = tab.page
+    page_wire.script(Reply(chunks=CODE_REPLY, chunk_delay=0.3), Reply(text="Python greetings"))
     tab.send("Show me a Python greeting")
     expect(tab.streaming()).to_contain_text("Here is a **Python**")
     expect(page.get_by_role("button", name="Stop")).to_be_visible()
@@ -370,8 +207,11 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(page.get_by_role("button", name="Stop")).to_be_hidden()
     tab.shot("chat-reply")
 
-    # Stop a long reply: the part received stays, marked stopped, also after a reload.
-    wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
+
+def stop_a_long_reply(tab: Page, page_wire: GeminiWireServer) -> None:
+    """Stop a long reply: the part received stays, marked stopped, also after a reload."""
+    page = tab.page
+    page_wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
     tab.send("Now a very long story")
     expect(tab.streaming()).to_contain_text("word3 ")
     page.get_by_role("button", name="Stop").click()
@@ -386,7 +226,10 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(tab.messages().last).to_contain_text("Stopped: the reply ends here.")
     tab.shot("chat-stopped-after-reload")
 
-    # Rename, then delete.
+
+def rename_then_delete(tab: Page, live: LiveServer) -> None:
+    """Rename the conversation, then delete it."""
+    page = tab.page
     page.get_by_role("button", name="Rename “Python greetings”").click()
     page.get_by_label("New title (Enter saves, Escape cancels)").fill("Greeters")
     page.keyboard.press("Enter")
@@ -397,7 +240,10 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(page).to_have_url(f"{live.url}/")
     assert live.session_titles("carol") == []
 
-    # Create a token, see it once, revoke it.
+
+def create_and_revoke_a_token(tab: Page) -> None:
+    """Create a token, see it once, revoke it."""
+    page = tab.page
     page.get_by_role("link", name="Settings").click()
     page.get_by_label("Token name").fill("ci")
     page.get_by_role("button", name="Create token").click()
@@ -407,31 +253,20 @@ def test_register_chat_stop_reload_rename_delete_and_tokens(
     expect(page.get_by_text("No tokens yet.")).to_be_visible()
 
 
-def test_xss_in_sent_message_and_streamed_reply_never_runs(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+def test_register_chat_stop_reload_rename_delete_and_tokens(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
-    # Payloads split across chunks, as a model might send them.
-    chunks = [piece for payload in XSS_PAYLOADS for piece in (payload[:7], payload[7:] + "\n\n")]
-    wire.script(Reply(chunks=chunks, chunk_delay=0.1), Reply(text="<script>alert(11)</script>"))
-    tab.login()
-    tab.send(XSS_TEXT)
-    expect(tab.streaming()).to_contain_text("<img src=x onerror=alert(1)>")
-    assert_nothing_injected(tab)
-    expect(tab.streaming()).to_have_count(0)
-    expect(tab.messages()).to_have_count(2)
-    expect(tab.messages().first).to_contain_text("<script>alert(2)</script>")
-    expect(tab.messages().last).to_contain_text('<svg onload="alert(6)"></svg>')
-    assert_nothing_injected(tab)
-    expect(tab.page.get_by_role("link", name="<script>alert(11)</script>")).to_be_visible()
-    tab.page.reload()
-    expect(tab.messages()).to_have_count(2)
-    assert_nothing_injected(tab)
+    register_and_log_in(tab)
+    stream_a_rendered_reply(tab, page_wire)
+    stop_a_long_reply(tab, page_wire)
+    rename_then_delete(tab, live)
+    create_and_revoke_a_token(tab)
 
 
 def test_failed_turn_shows_error_and_retry(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
 ) -> None:
-    wire.script(Reply(status=503), Reply(text="Back again"), Reply(text="Retry works"))
+    page_wire.script(Reply(status=503), Reply(text="Back again"), Reply(text="Retry works"))
     tab.login()
     tab.send("Are you there?")
     alert = tab.page.locator("#message-list").get_by_role("alert")
@@ -452,20 +287,6 @@ def test_failed_turn_shows_error_and_retry(
         "complete",
         "complete",
     ]
-
-
-def test_reload_during_a_stream_shows_the_stored_partial_reply(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
-) -> None:
-    wire.script(Reply(chunks=LONG_REPLY, chunk_delay=0.05))
-    tab.login()
-    tab.send("Write at length")
-    expect(tab.streaming()).to_contain_text("word5 ")
-    tab.page.reload()
-    last = tab.messages().last
-    expect(last.locator(".note")).to_have_text("Stopped: the reply ends here.")
-    expect(last.locator(".body")).to_contain_text("word5")
-    expect(tab.composer()).to_be_enabled()
 
 
 def test_enter_sends_shift_enter_breaks_line_and_history_navigation(
@@ -516,67 +337,3 @@ def test_offline_model_banner_and_reply(browser: Any, offline_live: LiveServer) 
     tab.shot("chat-offline-dark")
     context.close()
     assert tab.dialogs == [] and tab.errors == []
-
-
-def test_sse_reader_handles_split_frames_crlf_and_keepalives(tab: Page) -> None:
-    tab.goto("/auth/login")
-    events = tab.page.evaluate(
-        """async (chunks) => {
-            const { readEvents } = await import("/static/js/sse.js");
-            const encoder = new TextEncoder();
-            const body = new ReadableStream({
-                start(controller) {
-                    for (const chunk of chunks) controller.enqueue(encoder.encode(chunk));
-                    controller.close();
-                },
-            });
-            const events = [];
-            for await (const event of readEvents(body)) events.push(event);
-            return events;
-        }""",
-        [
-            'data: {"type":"start","sessionId":"s1"}\r',
-            '\n\r\n: keep-alive\n\ndata: {"type":"con',
-            'tent","content":"a\\nb"}\n\ndata: {"type":"content",',
-            '"content":"é"}\n\n: keep-alive\n\n',
-            'data: {"type":"end","messageId":7}',
-        ],
-    )
-    assert events == [
-        {"type": "start", "sessionId": "s1"},
-        {"type": "content", "content": "a\nb"},
-        {"type": "content", "content": "é"},
-        {"type": "end", "messageId": 7},
-    ]
-
-
-def test_second_tab_shows_a_reply_being_written_then_the_stored_reply(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
-) -> None:
-    wire.script(Reply(chunks=[f"part{n} " for n in range(40)], chunk_delay=0.05))
-    tab.login()
-    tab.send("Write something")
-    expect(tab.streaming()).to_contain_text("part1 ")
-    other = Page(tab.page.context.new_page(), live)
-    other.goto(tab.page.url.removeprefix(live.url))
-    expect(other.streaming()).to_contain_text("A reply is being written…")
-    expect(other.messages().last).to_contain_text("part39", timeout=10_000)
-    expect(other.streaming()).to_have_count(0)
-    expect(tab.messages().last).to_contain_text("part39")
-    assert other.dialogs == [] and other.errors == []
-
-
-def test_broken_stream_keeps_the_partial_reply_and_offers_retry(
-    live: LiveServer, wire: GeminiWireServer, tab: Page
-) -> None:
-    wire.script(Reply(chunks=["First half, ", "second half."], break_after=1), Reply(text="Whole"))
-    tab.login()
-    tab.send("Tell me")
-    alert = tab.page.locator("#message-list").get_by_role("alert")
-    expect(alert).to_contain_text("MODEL_UNAVAILABLE")
-    cut = tab.messages().last
-    expect(cut.locator(".body")).to_have_text("First half,")
-    expect(cut.locator(".note")).to_contain_text("Cut off")
-    alert.get_by_role("button", name="Retry").click()
-    expect(tab.messages()).to_have_count(4)
-    expect(tab.messages().last).to_contain_text("Whole")

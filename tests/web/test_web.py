@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from flask import Flask
@@ -10,7 +11,7 @@ from flask.testing import FlaskClient
 
 from chatapp.services import accounts
 from chatapp.services.chat import conversations
-from tests.conftest import AuthActions
+from tests.support.clients import AuthActions
 
 PAGES = ("/", "/settings")
 
@@ -61,7 +62,9 @@ def test_other_or_unknown_conversation_is_a_404_page(
 def test_offline_banner_only_without_a_key(app: Flask, auth: AuthActions, client: FlaskClient):
     auth.login()
     assert "The offline model is answering" in client.get("/").get_data(as_text=True)
-    app.config["GEMINI_API_KEY"] = "configured"
+    # The page asks the model, not the configuration: a model that is not offline (as
+    # one built from a key is) removes the banner.
+    app.extensions["gemini"] = replace(app.extensions["gemini"], offline=False)
     assert "The offline model is answering" not in client.get("/").get_data(as_text=True)
 
 

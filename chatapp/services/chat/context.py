@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chatapp.gemini import Turn
-from chatapp.models import ChatMessage
+from chatapp.models import FAILED, ChatMessage
 
 # A rough, deterministic token estimate: about four characters a token.
 CHARS_PER_TOKEN = 4
@@ -31,7 +31,7 @@ def _pairs(messages: Iterable[ChatMessage]) -> list[tuple[Turn, Turn]]:
     pending: ChatMessage | None = None
     for message in messages:
         if message.role == "user":
-            pending = message if message.status != "failed" else None
+            pending = message if message.status != FAILED else None
         elif pending is not None and message.content:
             pairs.append((Turn("user", pending.content), Turn("model", message.content)))
             pending = None

@@ -6,18 +6,12 @@ Another user's conversation behaves exactly like a missing one (404).
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import func, select
 
 from chatapp.errors import NotFound
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
-from chatapp.rendering import render_markdown
-
-# Role names as each API shows them: /api/v1 follows seed 003, seed 001's paths say "model".
-API_ROLES = {"user": "user", "model": "assistant"}
-STORED_ROLES = {"user": "user", "model": "model"}
 
 
 def parse_id(session_id: str | uuid.UUID) -> uuid.UUID | None:
@@ -49,8 +43,9 @@ def create_session(user: User, title: str | None = None) -> ChatSession:
 
 def list_sessions(
     user: User, limit: int, offset: int, query: str | None = None
-) -> tuple[list[dict[str, Any]], int]:
-    """Return one page of the user's conversations, newest first, and their total."""
+) -> tuple[list[tuple[ChatSession, str | None]], int]:
+    """Return one page of the user's conversations, newest first, each with the text of
+    its newest message; and their total."""
     where = [ChatSession.user_id == user.id]
     if query:
         where.append(ChatSession.title.ilike(f"%{_escape_like(query)}%", escape="\\"))
@@ -69,7 +64,18 @@ def list_sessions(
         .limit(limit)
         .offset(offset)
     )
-    return [session_to_dict(s, last_message=text) for s, text in rows], total or 0
+    return [(session, text) for session, text in rows], total or 0
+
+
+def session_ids(user: User) -> list[uuid.UUID]:
+    """Return the ids of all the user's conversations, most recently active first."""
+    return list(
+        db.session.scalars(
+            select(ChatSession.id)
+            .where(ChatSession.user_id == user.id)
+            .order_by(ChatSession.updated_at.desc())
+        )
+    )
 
 
 def _escape_like(text: str) -> str:
@@ -123,31 +129,3 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
             .order_by(ChatMessage.position)
         )
     )
-
-
-def session_to_dict(session: ChatSession, **extra: Any) -> dict[str, Any]:
-    """Serialise a conversation (seed 003's shape)."""
-    return {
-        "id": str(session.id),
-        "user_id": session.user_id,
-        "title": session.title,
-        "created_at": session.created_at.isoformat(),
-        "updated_at": session.updated_at.isoformat(),
-        "message_count": session.message_count,
-        "generating": session.turn_id is not None,
-        **extra,
-    }
-
-
-def message_to_dict(message: ChatMessage, roles: dict[str, str] = API_ROLES) -> dict[str, Any]:
-    """Serialise a message, with its content rendered as sanitised HTML."""
-    return {
-        "id": message.id,
-        "role": roles[message.role],
-        "content": message.content,
-        "html": render_markdown(message.content),
-        "timestamp": message.created_at.isoformat(),
-        "status": message.status,
-        "error_code": message.error_code,
-        "model": message.model,
-    }

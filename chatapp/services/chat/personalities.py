@@ -8,7 +8,6 @@ alone: another user's is a 404, exactly like a missing one.
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -125,14 +124,3 @@ def delete_personality(user: User, personality_id: str) -> str:
     db.session.delete(personality)
     db.session.commit()
     return personality_id
-
-
-def to_dict(personality: Personality) -> dict[str, Any]:
-    """Serialise a personality for the API."""
-    return {
-        "id": personality.id,
-        "name": personality.name,
-        "system_prompt": personality.system_prompt,
-        "builtin": personality.user_id is None,
-        "created_at": personality.created_at.isoformat(),
-    }

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, update
@@ -22,12 +21,11 @@ from chatapp import sse
 from chatapp.errors import UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
-from chatapp.models import ChatMessage, ChatSession, User, utcnow
-from chatapp.services.chat import conversations, personalities, stops
+from chatapp.models import COMPLETE, FAILED, INTERRUPTED, ChatMessage, ChatSession, User, utcnow
+from chatapp.services.chat import conversations, events, personalities, stops
 from chatapp.services.chat.context import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
-INTERRUPTED = "interrupted"
 
 
 @dataclass
@@ -116,7 +114,7 @@ def complete_turn(
     text: str,
     usage: Usage,
     model: str,
-    status: str = "complete",
+    status: str = COMPLETE,
     error_code: str | None = None,
 ) -> ChatMessage:
     """Store the reply as one model message, release the lock, and title a new chat."""
@@ -136,7 +134,7 @@ def complete_turn(
     _release(turn)
     db.session.commit()
     if not turn.history and session.title is None and not session.title_set_by_user:
-        _auto_title(session, turn.message, ask_model=status == "complete")
+        _auto_title(session, turn.message, ask_model=status == COMPLETE)
     return reply
 
 
@@ -144,7 +142,7 @@ def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
     """Mark the user's message failed with the error's code and release the lock."""
     message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
     if message is not None:
-        message.status = "failed"
+        message.status = FAILED
         message.error_code = exc.code
     _release(turn)
     db.session.commit()
@@ -203,16 +201,16 @@ def one_off(prompt: str) -> tuple[str, str]:
     return text, model.name
 
 
-def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
+def stream_reply(turn: PreparedTurn) -> Iterator[sse.Item]:
     """Stream the reply to a prepared turn as SSE events, storing it once at the end.
 
-    Events: ``start``, ``content``… and ``end`` (``stopped`` when a stop interrupted it),
-    or ``error`` with the model's code. A stop, a broken model stream or a client that
-    goes away leaves what was received stored as one ``interrupted`` reply; a failure
-    before the first chunk marks the user's message failed, as without streaming.
+    Events (:mod:`.events`): ``start``, ``content``… and ``end`` (``stopped`` when a stop
+    interrupted it), or ``error`` with the model's code. A stop, a broken model stream or
+    a client that goes away leaves what was received stored as one ``interrupted`` reply;
+    a failure before the first chunk marks the user's message failed, as without streaming.
     """
     model = get_model()
-    yield {"type": "start", "sessionId": str(turn.session_id), "model": model.name}
+    yield events.Start(sessionId=str(turn.session_id), model=model.name)
     reply = model.stream(str(turn.session_id), turn.history, turn.message, turn.system)
     pipe = sse.Pipe(reply, sse.keepalive_seconds())
     received: list[str] = []
@@ -223,7 +221,7 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
                     yield item
                 else:
                     received.append(item)
-                    yield {"type": "content", "content": item}
+                    yield events.Content(content=item)
     except sse.Interrupted:
         stored = complete_turn(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
         yield _end_event(stored, stopped=True)
@@ -242,7 +240,7 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
 
 def _failure_event(
     turn: PreparedTurn, received: list[str], usage: Usage, model: str, exc: Exception
-) -> dict[str, Any]:
+) -> events.Error:
     """Store what a failed stream leaves behind and describe the failure as an event."""
     error = exc if isinstance(exc, ModelError) else UNEXPECTED
     if error is UNEXPECTED:
@@ -251,19 +249,16 @@ def _failure_event(
         complete_turn(turn, "".join(received), usage, model, INTERRUPTED, error_code=error.code)
     else:
         fail_turn(turn, error)
-    return {"type": "error", "code": error.code, "message": error.message}
+    return events.Error(code=error.code, message=error.message)
 
 
-def _end_event(reply: ChatMessage, stopped: bool = False) -> dict[str, Any]:
+def _end_event(reply: ChatMessage, stopped: bool = False) -> events.End:
     """The ``end`` event for a stored reply (with the conversation's title)."""
     session = db.session.get(ChatSession, reply.session_id)
-    event: dict[str, Any] = {
-        "type": "end",
-        "messageId": reply.id,
-        "model": reply.model,
-        "status": reply.status,
-        "title": session.title if session else None,
-    }
-    if stopped:
-        event["stopped"] = True
-    return event
+    return events.End(
+        messageId=reply.id,
+        model=reply.model,
+        status=reply.status,
+        title=session.title if session else None,
+        stopped=True if stopped else None,
+    )

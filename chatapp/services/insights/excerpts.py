@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from chatapp.extensions import db
-from chatapp.models import ChatMessage, ChatSession
+from chatapp.models import FAILED, ChatMessage, ChatSession
 from chatapp.services.chat.context import CHARS_PER_TOKEN, estimate_tokens
 
 # The fixed part of a line ("- [Sat 21 Nov 14:03] () ") is about this many tokens.
@@ -40,7 +40,7 @@ def _period(user_id: int, start: datetime, stop: datetime) -> list[Any]:
         ChatSession.user_id == user_id,
         ChatMessage.session_id == ChatSession.id,
         ChatMessage.role == "user",
-        ChatMessage.status != "failed",
+        ChatMessage.status != FAILED,
         ChatMessage.created_at >= start,
         ChatMessage.created_at < stop,
     ]

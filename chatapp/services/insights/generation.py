@@ -7,23 +7,25 @@ Both refuse an empty answer (``MODEL_EMPTY_REPLY``); a streamed failure becomes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
-from typing import Any
+from collections.abc import Callable, Generator
 
 from chatapp import sse
 from chatapp.errors import UNEXPECTED
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, ReplyStream
+from chatapp.services.insights import events
 
 log = logging.getLogger(__name__)
 # A model reply that is empty or only whitespace is not an insight.
 EMPTY_REPLY = ModelError(502, "MODEL_EMPTY_REPLY", "The model returned an empty answer.")
 
 
-def relay(stream: ReplyStream, kind: str) -> Generator[dict[str, Any] | str, None, str | None]:
-    """Yield ``{"type": kind, "content"}`` per chunk (and keep-alives); return the text.
+def relay(
+    stream: ReplyStream, piece: Callable[[str], sse.Event]
+) -> Generator[sse.Item, None, str | None]:
+    """Yield ``piece(text)`` per chunk (and keep-alives); return the whole text.
 
-    Returns None, after yielding an ``error`` event, when the model fails or answers with
+    Returns None, after yielding an :class:`events.Error`, when the model fails or answers with
     nothing. The model is read through an :class:`sse.Pipe`, which is closed in every case
     (also when the client leaves: ``GeneratorExit`` at a ``yield``), cancelling its request.
     """
@@ -35,7 +37,7 @@ def relay(stream: ReplyStream, kind: str) -> Generator[dict[str, Any] | str, Non
                 yield item
                 continue
             parts.append(item)
-            yield {"type": kind, "content": item}
+            yield piece(item)
     except ModelError as exc:
         yield error_event(exc)
         return None
@@ -57,14 +59,9 @@ def release_connection() -> None:
     db.session.commit()
 
 
-def error_event(exc: ModelError) -> dict[str, Any]:
+def error_event(exc: ModelError) -> events.Error:
     """The SSE ``error`` event for a failed generation: nothing was saved."""
-    return {
-        "type": "error",
-        "code": exc.code,
-        "message": f"{exc.message} Nothing was saved.",
-        "saved": False,
-    }
+    return events.Error(code=exc.code, message=f"{exc.message} Nothing was saved.")
 
 
 def require_text(text: str) -> str:

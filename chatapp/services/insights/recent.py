@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from flask import current_app
 from pydantic import BaseModel, Field, ValidationError
 
+from chatapp import sse
 from chatapp.errors import api_error
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, utcnow
-from chatapp.services.insights import excerpts, generation
+from chatapp.schemas import BasedOn
+from chatapp.services.insights import events, excerpts, generation
 
 log = logging.getLogger(__name__)
 PERIOD = timedelta(days=30)
@@ -61,14 +64,14 @@ def _recent(user: User, budget: int | None = None) -> tuple[excerpts.Excerpts, d
     return excerpts.collect(user.id, user.timezone, now - PERIOD, now, budget), now
 
 
-def _based_on(chosen: excerpts.Excerpts) -> dict[str, Any]:
+def _based_on(chosen: excerpts.Excerpts) -> BasedOn:
     """What an insight read (seed 003's ``based_on``, for conversations)."""
-    return {
-        "conversations_analyzed": chosen.conversations,
-        "messages_analyzed": chosen.included,
-        "messages_total": chosen.messages,
-        "time_period": "last_30_days",
-    }
+    return BasedOn(
+        conversations_analyzed=chosen.conversations,
+        messages_analyzed=chosen.included,
+        messages_total=chosen.messages,
+        time_period="last_30_days",
+    )
 
 
 def _prompt(chosen: excerpts.Excerpts) -> str:
@@ -80,12 +83,32 @@ def _prompt(chosen: excerpts.Excerpts) -> str:
     )
 
 
-def last_30_days(user: User) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Insight:
+    """An insight into the last 30 days; ``insights`` is None (with a ``message``) when
+    there was nothing to read."""
+
+    insights: str | None
+    generated_at: datetime
+    based_on: BasedOn
+    model: str | None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Prompts:
+    """Suggested opening messages as (text, category), and where they came from."""
+
+    items: list[tuple[str, str]]
+    source: str
+
+
+def last_30_days(user: User) -> Insight:
     """Return an insight into the user's last 30 days (no model call when there is none)."""
     chosen, now = _recent(user)
-    body: dict[str, Any] = {"generated_at": now.isoformat(), "based_on": _based_on(chosen)}
+    based_on = _based_on(chosen)
     if not chosen.messages:
-        return {**body, "insights": None, "model": None, "message": NOTHING_YET}
+        return Insight(None, now, based_on, None, NOTHING_YET)
     generation.release_connection()
     model = get_model()
     try:
@@ -93,44 +116,44 @@ def last_30_days(user: User) -> dict[str, Any]:
         text = generation.require_text(text)
     except ModelError as exc:
         raise api_error(exc) from exc
-    return {**body, "insights": text, "model": model.name}
+    return Insight(text, now, based_on, model.name)
 
 
-def stream(user: User) -> Iterator[dict[str, Any] | str]:
+def stream(user: User) -> Iterator[sse.Item]:
     """The 30-day insight as SSE events (seed 003): start, content…, end, or error."""
     chosen, now = _recent(user)
     based_on = _based_on(chosen)
-    yield {"type": "start", "based_on": based_on}
+    yield events.Start(based_on=based_on)
     if not chosen.messages:
-        yield {"type": "end", "insights": None, "message": NOTHING_YET, "based_on": based_on}
+        yield events.NothingToRead(insights=None, message=NOTHING_YET, based_on=based_on)
         return
     generation.release_connection()
     model = get_model()
-    text = yield from generation.relay(model.stream_prompt(_prompt(chosen), SYSTEM), "content")
+    reply = model.stream_prompt(_prompt(chosen), SYSTEM)
+    text = yield from generation.relay(reply, events.Content)
     if text is not None:
-        end = {"generated_at": now.isoformat(), "based_on": based_on, "model": model.name}
-        yield {"type": "end", **end}
+        yield events.End(generated_at=now.isoformat(), based_on=based_on, model=model.name)
 
 
-def suggested_prompts(user: User) -> dict[str, Any]:
+def suggested_prompts(user: User) -> Prompts:
     """Suggest opening messages from the user's recent ones; a fixed set otherwise."""
     model = get_model()
     if model.offline:
-        return _prompt_list(DEFAULT_PROMPTS, "default")
+        return Prompts(DEFAULT_PROMPTS, "default")
     chosen, _ = _recent(user, current_app.config["INSIGHT_CONTEXT_TOKENS"] // 4)
     if not chosen.messages:
-        return _prompt_list(DEFAULT_PROMPTS, "default")
+        return Prompts(DEFAULT_PROMPTS, "default")
     system = PROMPTS_SYSTEM.format(count=PROMPT_COUNT, categories=", ".join(CATEGORIES))
     generation.release_connection()
     try:
         text, _ = model.generate(f"The user's recent messages:\n\n{chosen.text}", system)
     except ModelError as exc:
         log.info("Prompt suggestions failed (%s); using the defaults", exc.code)
-        return _prompt_list(DEFAULT_PROMPTS, "default")
+        return Prompts(DEFAULT_PROMPTS, "default")
     suggestions = parse_suggestions(text)[:PROMPT_COUNT]
     if not suggestions:
-        return _prompt_list(DEFAULT_PROMPTS, "default")
-    return _prompt_list([(s.text, s.category) for s in suggestions], "model")
+        return Prompts(DEFAULT_PROMPTS, "default")
+    return Prompts([(s.text, s.category) for s in suggestions], "model")
 
 
 def parse_suggestions(text: str) -> list[Suggestion]:
@@ -147,12 +170,3 @@ def parse_suggestions(text: str) -> list[Suggestion]:
         except ValidationError:
             continue
     return suggestions
-
-
-def _prompt_list(items: list[tuple[str, str]], source: str) -> dict[str, Any]:
-    """Seed 003's prompt list, plus where the prompts came from."""
-    prompts = [
-        {"id": f"prompt_{index}", "text": text, "category": category}
-        for index, (text, category) in enumerate(items, start=1)
-    ]
-    return {"prompts": prompts, "total": len(prompts), "source": source}

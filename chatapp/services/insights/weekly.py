@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from chatapp import sse
 from chatapp.errors import NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, get_model
 from chatapp.models import User, WeeklyInsight, utcnow
-from chatapp.rendering import render_markdown
-from chatapp.services.insights import excerpts, generation
+from chatapp.schemas import UsageInfo, WeeklyInsightOut
+from chatapp.services.insights import events, excerpts, generation
 from chatapp.services.insights.weeks import Week, week_at, week_containing
 
 NO_CONVERSATIONS = "No conversations found for this week; chat first, then try again."
@@ -153,7 +153,7 @@ def save(user_id: int, week: Week, content: str, entry_count: int, model: str) -
     raise RuntimeError("could not save the weekly insight")
 
 
-def stream(user: User, force: bool, usage: dict[str, Any]) -> Iterator[dict[str, Any] | str]:
+def stream(user: User, force: bool, usage: UsageInfo) -> Iterator[sse.Item]:
     """Generate the current week's insight as SSE events: start, chunk…, done or error.
 
     An existing insight (unless ``force``) is sent as one chunk. A client that leaves
@@ -163,63 +163,29 @@ def stream(user: User, force: bool, usage: dict[str, Any]) -> Iterator[dict[str,
     existing = find(user.id, week)
     if existing is not None and not force:
         yield _start(week, existing.entry_count, usage, True)
-        yield {"type": "chunk", "content": existing.content}
-        yield {"type": "done", "insight": to_dict(existing)}
+        yield events.Chunk(content=existing.content)
+        yield events.Done(insight=WeeklyInsightOut.of(existing))
         return
     chosen = _collect(user, week)
     yield _start(week, chosen.conversations, usage, False)
     if not chosen.conversations:
-        yield {"type": "done", "insight": None, "message": NO_CONVERSATIONS}
+        yield events.Done(insight=None, message=NO_CONVERSATIONS)
         return
     prompt, user_id = _prompt(user, week, chosen), user.id
     generation.release_connection()
     model = get_model()
-    text = yield from generation.relay(model.stream_prompt(prompt, SYSTEM), "chunk")
+    text = yield from generation.relay(model.stream_prompt(prompt, SYSTEM), events.Chunk)
     if text is not None:
         insight = save(user_id, week, text, chosen.conversations, model.name)
-        yield {"type": "done", "insight": to_dict(insight)}
+        yield events.Done(insight=WeeklyInsightOut.of(insight))
 
 
-def _start(week: Week, entry_count: int, usage: dict[str, Any], existing: bool) -> dict[str, Any]:
+def _start(week: Week, entry_count: int, usage: UsageInfo, existing: bool) -> events.WeekStart:
     """The ``start`` event (seed 003's fields)."""
-    return {
-        "type": "start",
-        **bounds(week),
-        "entryCount": entry_count,
-        "usageInfo": usage,
-        "isExisting": existing,
-    }
-
-
-def bounds(week: Week) -> dict[str, str]:
-    """``weekStart`` and ``weekEnd`` as the API shows them."""
-    return {"weekStart": week.start.isoformat(), "weekEnd": week.end.isoformat()}
-
-
-def outcome_to_dict(outcome: Outcome) -> dict[str, Any]:
-    """Serialise the result of ``generate`` (seed 003's shape)."""
-    body: dict[str, Any] = {
-        "insight": to_dict(outcome.insight) if outcome.insight else None,
-        "isExisting": outcome.is_existing,
-        "entryCount": outcome.entry_count,
-        **bounds(outcome.week),
-    }
-    if outcome.message:
-        body["message"] = outcome.message
-    return body
-
-
-def to_dict(insight: WeeklyInsight) -> dict[str, Any]:
-    """Serialise a stored insight (seed 003's fields, plus ``html`` and ``model``)."""
-    return {
-        "id": insight.id,
-        "user_id": insight.user_id,
-        "week_start": insight.week_start.isoformat(),
-        "week_end": insight.week_end.isoformat(),
-        "content": insight.content,
-        "html": render_markdown(insight.content),
-        "entry_count": insight.entry_count,
-        "model": insight.model,
-        "created_at": insight.created_at.isoformat(),
-        "updated_at": insight.updated_at.isoformat(),
-    }
+    return events.WeekStart(
+        weekStart=week.start.isoformat(),
+        weekEnd=week.end.isoformat(),
+        entryCount=entry_count,
+        usageInfo=usage,
+        isExisting=existing,
+    )

@@ -1,0 +1,43 @@
+"""The events of a chat reply stream (``POST /api/v1/chat/message/stream``), seed 003's.
+
+Names and keys are exactly what clients read; ``docs/streaming.md`` lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chatapp.sse import Event, Failure, Piece, optional
+
+
+@dataclass(frozen=True)
+class Start(Event):
+    """The turn began: the conversation (new or not) and the model answering."""
+
+    type = "start"
+    sessionId: str
+    model: str
+
+
+@dataclass(frozen=True)
+class Content(Piece):
+    """One piece of the reply, as the model sent it."""
+
+    type = "content"
+
+
+@dataclass(frozen=True)
+class End(Event):
+    """The reply is stored (``stopped`` only when a stop ended it)."""
+
+    type = "end"
+    messageId: int
+    model: str | None
+    status: str
+    title: str | None
+    stopped: bool | None = optional()
+
+
+@dataclass(frozen=True)
+class Error(Failure):
+    """The model failed; the reply so far (if any) is stored as interrupted."""

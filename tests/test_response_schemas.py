@@ -1,0 +1,236 @@
+"""Every route's responses match the OpenAPI document served at /api/v1/openapi.json.
+
+Each test walks the routes like a client would, successes and the errors a client can
+cause, and every response (each event of a stream, too) is validated with ``jsonschema``
+against the schema documented for its route, method and status. The walk must reach every
+documented operation with a documented 2xx.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from chatapp.models import utcnow
+from tests.support.app import PASSWORD
+from tests.support.clients import AuthActions
+from tests.support.data import add_messages
+from tests.support.gemini_wire import GeminiWireServer, Reply
+from tests.support.openapi import CheckedClient, ResponseChecker
+
+pytestmark = pytest.mark.app_config(OFFLINE_MODEL_DELAY=0)
+
+
+@pytest.fixture
+def checker(app: Flask, client: FlaskClient) -> Iterator[ResponseChecker]:
+    """A checker of ``app``'s responses; the test fails on any mismatch it collected."""
+    checker = ResponseChecker(app, client)
+    yield checker
+    assert checker.problems == [], "\n".join(checker.problems)
+
+
+def walk_account_routes(client: FlaskClient, auth: AuthActions, checker: ResponseChecker) -> None:
+    """Health, the caller's account and tokens."""
+    anon = CheckedClient(client, checker, {})
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    anon("GET", "/api/health")
+    anon("GET", "/api/v1/health")
+    assert anon("GET", "/api/v1/me").status_code == 401
+    wrong = {"name": "cli", "username": "alice", "password": "wrong"}
+    assert anon("POST", "/api/v1/auth/tokens", wrong).status_code == 401
+    right = {**wrong, "password": PASSWORD}
+    created = anon("POST", "/api/v1/auth/tokens", right)
+    assert created.status_code == 201
+    assert anon("POST", "/api/v1/auth/tokens", {"name": 5}).status_code == 400
+    assert call("GET", "/api/v1/me").status_code == 200
+    assert call("PATCH", "/api/v1/me", {"timezone": "Europe/Berlin"}).status_code == 200
+    assert call("PATCH", "/api/v1/me", {"timezone": "Nowhere/Zone"}).status_code == 400
+    assert call("GET", "/api/v1/auth/tokens").status_code == 200
+    token = f"/api/v1/auth/tokens/{created.json['id']}"
+    assert call("DELETE", token).status_code == 200
+    assert call("DELETE", token).status_code == 404
+
+
+def walk_chat_routes(client: FlaskClient, auth: AuthActions, checker: ResponseChecker) -> None:
+    """Messages (whole and streamed), conversations, stops and one-off prompts."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    first = call("POST", "/api/v1/chat/message", {"message": "Hello"})
+    session = f"/api/v1/chat/session/{first.json['sessionId']}"
+    unknown = f"/api/v1/chat/session/{uuid.uuid4()}"
+    assert call("POST", "/api/v1/chat/message", {"message": ""}).status_code == 400
+    gone = {"message": "x", "sessionId": str(uuid.uuid4())}
+    assert call("POST", "/api/v1/chat/message", gone).status_code == 404
+    raw = {"data": "x", "content_type": "text/plain"}
+    assert call("POST", "/api/v1/chat/message", **raw).status_code == 415
+    more = {"message": "Stream it", "sessionId": first.json["sessionId"]}
+    assert call("POST", "/api/v1/chat/message/stream", more).status_code == 200
+    assert call("POST", "/api/v1/chat/message/stream", {"message": 1}).status_code == 400
+    assert call("POST", f"{session}/stop").status_code == 200
+    assert call("POST", f"{unknown}/stop").status_code == 404
+    assert call("POST", "/api/v1/chat", {"prompt": "Hi"}).status_code == 200
+    empty = call("POST", "/api/v1/chat/session")
+    assert empty.status_code == 201
+    assert call("GET", "/api/v1/chat/sessions?q=Hello").status_code == 200
+    assert call("GET", "/api/v1/chat/sessions?limit=0").status_code == 400
+    assert call("GET", session).status_code == 200
+    assert call("GET", f"{session}?before=999999").status_code == 404
+    assert call("GET", unknown).status_code == 404
+    assert call("PATCH", f"{session}/title", {"title": "Renamed"}).status_code == 200
+    assert call("PATCH", f"{session}/title", {"title": ""}).status_code == 400
+    assert call("PATCH", f"{unknown}/title", {"title": "x"}).status_code == 404
+    assert call("DELETE", f"/api/v1/chat/session/{empty.json['id']}").status_code == 200
+    assert call("DELETE", unknown).status_code == 404
+
+
+def walk_personality_routes(
+    client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """Built-in and own personalities."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    assert call("GET", "/api/v1/personalities").status_code == 200
+    own = call("POST", "/api/v1/personalities", {"name": "Pirate", "system_prompt": "Arr."})
+    assert own.status_code == 201
+    assert call("POST", "/api/v1/personalities", {"name": ""}).status_code == 400
+    path = f"/api/v1/personalities/{own.json['id']}"
+    assert call("GET", "/api/v1/personalities/coach").status_code == 200
+    assert call("GET", "/api/v1/personalities/nope").status_code == 404
+    assert call("PATCH", path, {"name": "Captain"}).status_code == 200
+    assert call("PATCH", "/api/v1/personalities/coach", {"name": "x"}).status_code == 403
+    assert call("DELETE", "/api/v1/personalities/coach").status_code == 403
+    assert call("DELETE", path).status_code == 200
+
+
+def walk_insight_routes(
+    app: Flask, client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """30-day insights, prompts and weekly insights, with and without anything to read."""
+    add_messages(app, "alice", ("Plan the garden", utcnow()))
+    for user in ("alice", "bob"):  # bob has written nothing
+        call = CheckedClient(client, checker, auth.headers(user))
+        assert call("GET", "/api/v1/chat/insights").status_code == 200
+        assert call("GET", "/api/v1/chat/insights/stream").status_code == 200
+        assert call("GET", "/api/v1/chat/prompts").status_code == 200
+        assert call("GET", "/api/v1/chat/weekly-insights/current").status_code == 200
+        assert call("POST", "/api/v1/chat/weekly-insights/generate", {}).status_code == 200
+        assert call("GET", "/api/v1/chat/weekly-insights/stream").status_code == 200
+        assert call("POST", "/api/v1/chat/weekly-insights/regenerate").status_code == 200
+        assert call("GET", "/api/v1/chat/weekly-insights/history").status_code == 200
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    current = call("GET", "/api/v1/chat/weekly-insights/current").json["insight"]
+    path = f"/api/v1/chat/weekly-insights/{current['id']}"
+    assert call("GET", path).status_code == 200
+    assert call("DELETE", path).status_code == 200
+    assert call("GET", path).status_code == 404
+    force = {"forceRegenerate": "yes"}
+    assert call("POST", "/api/v1/chat/weekly-insights/generate", force).status_code == 400
+
+
+def walk_seed_001_routes(client: FlaskClient, auth: AuthActions, checker: ResponseChecker) -> None:
+    """Seed 001's /chat and /history."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    chat = call("POST", "/chat", {"user_id": "alice", "message": "Hello"})
+    assert chat.status_code == 200
+    again = {"user_id": "alice", "message": "More", "chat_id": chat.json["chat_id"]}
+    assert call("POST", "/chat", again).status_code == 200
+    assert call("POST", "/chat", {"user_id": "bob", "message": "Hi"}).status_code == 404
+    assert call("POST", "/chat", {"user_id": "alice"}).status_code == 400
+    assert call("GET", "/history/alice").status_code == 200
+    assert call("GET", f"/history/alice/{chat.json['chat_id']}").status_code == 200
+    assert call("GET", "/history/bob").status_code == 404
+
+
+@pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, RATELIMIT_SESSIONS="1 per minute")
+def test_rate_limited_responses(
+    client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """A 429 is documented where it happens."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    assert call("GET", "/api/v1/chat/sessions").status_code == 200
+    assert call("GET", "/api/v1/chat/sessions").status_code == 429
+
+
+def test_every_route_matches_the_document(
+    app: Flask, client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """Walk every route; each documented operation answers a documented 2xx at least once."""
+    for walk in (walk_account_routes, walk_chat_routes, walk_personality_routes):
+        walk(client, auth, checker)
+    walk_insight_routes(app, client, auth, checker)
+    walk_seed_001_routes(client, auth, checker)
+    assert checker.undocumented_successes() == []
+
+
+@pytest.mark.wire_model
+@pytest.mark.parametrize(
+    ("reply", "status"),
+    [(Reply(status=500), 502), (Reply(status=429, retry_after=3), 503), (Reply(status=504), 504)],
+    ids=["502", "503", "504"],
+)
+def test_model_failures(
+    app: Flask,
+    client: FlaskClient,
+    auth: AuthActions,
+    checker: ResponseChecker,
+    wire: GeminiWireServer,
+    reply: Reply,
+    status: int,
+) -> None:
+    """The model's failures, as JSON errors and as error events of every stream."""
+    add_messages(app, "alice", ("Plan the garden", utcnow()))
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    for method, path, body in [
+        ("POST", "/api/v1/chat/message", {"message": "Hi"}),
+        ("POST", "/api/v1/chat", {"prompt": "Hi"}),
+        ("POST", "/chat", {"user_id": "alice", "message": "Hi"}),
+        ("GET", "/api/v1/chat/insights", None),
+        ("POST", "/api/v1/chat/weekly-insights/generate", {}),
+    ]:
+        wire.script(reply)
+        assert call(method, path, body).status_code == status, path
+    blocked = Reply(blocked="SAFETY")
+    wire.script(blocked)
+    assert call("POST", "/api/v1/chat/message", {"message": "Hi"}).status_code == 422
+    for method, path, body in [
+        ("POST", "/api/v1/chat/message/stream", {"message": "Hi"}),
+        ("GET", "/api/v1/chat/insights/stream", None),
+        ("GET", "/api/v1/chat/weekly-insights/stream", None),
+    ]:
+        wire.script(reply)
+        assert call(method, path, body).status_code == 200, path
+
+
+# Placeholder values for path parameters: the body is refused before they are looked at.
+PATH_VALUES = {"session_id": str(uuid.UUID(int=1)), "chat_id": str(uuid.UUID(int=1))}
+
+
+def test_writes_refuse_bodies_that_are_not_json(
+    client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """Every write answers a non-JSON body with a documented 415, and bad JSON with a 400."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    for template, item in checker.spec["paths"].items():
+        path = re.sub(r"{(\w+)}", lambda m: PATH_VALUES.get(m.group(1), "1"), template)
+        for method in item.keys() & {"post", "patch", "put", "delete"}:
+            text = call(method.upper(), path, data="x", content_type="text/plain")
+            assert text.status_code == 415, (method, path)
+            broken = call(method.upper(), path, data="{", content_type="application/json")
+            assert broken.status_code == 400, (method, path)
+
+
+def test_every_route_but_the_public_ones_needs_authentication(
+    client: FlaskClient, checker: ResponseChecker
+) -> None:
+    """Without a login or token, each route answers a documented 401 (health and token
+    creation by password are public)."""
+    anon = CheckedClient(client, checker, {})
+    public = {("/api/health", "get"), ("/api/v1/health", "get"), ("/api/v1/auth/tokens", "post")}
+    for template, item in checker.spec["paths"].items():
+        path = re.sub(r"{(\w+)}", lambda m: PATH_VALUES.get(m.group(1), "1"), template)
+        for method in item.keys() - {"parameters"}:
+            if (template, method) not in public:
+                assert anon(method.upper(), path).status_code == 401, (method, path)
