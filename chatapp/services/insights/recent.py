@@ -1,7 +1,7 @@
 """Insights over the last 30 days, and suggested prompts, from the user's own messages.
 
-Both read only what :mod:`chatapp.services.excerpts` chooses (the caller's own messages,
-within ``INSIGHT_CONTEXT_TOKENS``). Nothing here is stored.
+Both read only what :mod:`chatapp.services.insights.excerpts` chooses (the caller's own
+messages, within ``INSIGHT_CONTEXT_TOKENS``). Nothing here is stored.
 """
 
 from __future__ import annotations

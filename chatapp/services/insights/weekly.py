@@ -1,10 +1,10 @@
 """Weekly insights: the model's review of what a user wrote in one week.
 
 A week runs Saturday 00:00 to Friday 23:59:59 in the user's time zone (see
-:mod:`chatapp.services.weeks`). One insight per user and week; ``entry_count`` counts the
-conversations the user wrote in that week. A week without any is answered without calling
-the model. An insight is saved once, when the model's answer is complete; a failed or
-abandoned generation saves nothing.
+:mod:`chatapp.services.insights.weeks`). One insight per user and week; ``entry_count``
+counts the conversations the user wrote in that week. A week without any is answered
+without calling the model. An insight is saved once, when the model's answer is complete;
+a failed or abandoned generation saves nothing.
 """
 
 from __future__ import annotations
