@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
 from chatapp.schemas.common import Strict
+from chatapp.schemas.retrieval import CollectionIds, GroundingInfo, Source
 
 
 def _check_message_length(text: str) -> str:
@@ -30,15 +31,28 @@ SessionId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-
 
 
 class MessageIn(Strict):
-    """A user's message; omitting ``sessionId`` starts a new conversation."""
+    """A user's message; omitting ``sessionId`` starts a new conversation.
+
+    ``collectionIds``/``webSearch``, when given, set what the conversation's turns are
+    grounded on (from this turn on), as ``PATCH /chat/session/<id>`` does.
+    """
 
     message: MessageText
     sessionId: SessionId | None = None
     personalityId: str | None = Field(None, max_length=64)
+    collectionIds: CollectionIds | None = None
+    webSearch: bool | None = None
 
 
-class MessageOut(BaseModel):
-    """The stored reply to a message (seed 003's shape, plus the model and title)."""
+class GroundingFields(BaseModel):
+    """What a stored reply was grounded on: its numbered sources and how it was grounded."""
+
+    sources: list[Source] = Field(default_factory=list)
+    grounding: GroundingInfo | None = None
+
+
+class MessageOut(GroundingFields):
+    """The stored reply to a message (seed 003's shape, plus the model, title, sources)."""
 
     sessionId: str
     messageId: int
@@ -52,8 +66,9 @@ class StreamEvent(BaseModel):
     """One ``data:`` event of a reply stream (``text/event-stream``).
 
     ``start`` {sessionId, model}; ``content`` {content}; ``end`` {messageId, model, status,
-    title, stopped?}; ``error`` {code, message}. Comment lines (``: keep-alive``) may come
-    between events.
+    title, content, sources, grounding, stopped?}; ``error`` {code, message}. ``end``'s
+    ``content`` is the stored reply (citation markers cleaned, web markers added). Comment
+    lines (``: keep-alive``) may come between events.
     """
 
     type: Literal["start", "content", "end", "error"]
@@ -66,6 +81,8 @@ class StreamEvent(BaseModel):
     stopped: bool | None = None
     code: str | None = None
     message: str | None = None
+    sources: list[Source] | None = None
+    grounding: GroundingInfo | None = None
 
 
 class StopOut(BaseModel):
@@ -75,8 +92,9 @@ class StopOut(BaseModel):
     stopped: bool
 
 
-class MessageItem(BaseModel):
-    """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised."""
+class MessageItem(GroundingFields):
+    """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised
+    (citations ``[n]`` link to ``#source-<id>-<n>``)."""
 
     id: int
     role: Literal["user", "assistant"]
@@ -98,6 +116,8 @@ class SessionOut(BaseModel):
     updated_at: datetime
     message_count: int
     generating: bool = Field(description="A reply is being written right now")
+    collectionIds: list[str] = Field(description="Collections searched on each turn")
+    webSearch: bool = Field(description="Google Search grounding is on")
 
 
 class SessionSummary(SessionOut):
@@ -155,15 +175,23 @@ class TitleOut(BaseModel):
     updated_at: datetime
 
 
+class GroundingIn(Strict):
+    """A conversation's grounding: its collections and whether web search is on."""
+
+    collectionIds: CollectionIds | None = None
+    webSearch: bool | None = None
+
+
 class PromptIn(Strict):
-    """A one-off prompt (seed 000)."""
+    """A one-off prompt (seed 000), optionally grounded."""
 
     prompt: MessageText
+    collectionIds: CollectionIds | None = None
+    webSearch: bool = False
 
 
-class PromptOut(BaseModel):
-    """A one-off answer; ``sources`` is empty until grounding exists."""
+class PromptOut(GroundingFields):
+    """A one-off answer; ``sources`` is empty when it was not grounded."""
 
     text: str
-    sources: list[dict[str, str]]
     model: str

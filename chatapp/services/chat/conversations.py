@@ -14,6 +14,7 @@ from chatapp.errors import NotFound
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.rendering import render_markdown
+from chatapp.services.knowledge import retrieval
 
 # Role names as each API shows them: /api/v1 follows seed 003, seed 001's paths say "model".
 API_ROLES = {"user": "user", "model": "assistant"}
@@ -77,6 +78,32 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def check_collections(user: User, ids: list[str] | None) -> list[uuid.UUID] | None:
+    """Validate collection ids a client chose (None: not given); 404 for unreadable ones."""
+    return None if ids is None else retrieval.check_collections(user, ids)
+
+
+def apply_grounding(
+    session: ChatSession, ids: list[uuid.UUID] | None, web_search: bool | None
+) -> None:
+    """Set what the conversation's turns are grounded on, where given (caller commits)."""
+    if ids is not None:
+        session.collection_ids = [str(key) for key in ids]
+    if web_search is not None:
+        session.web_search = web_search
+
+
+def update_grounding(
+    user: User, session_id: str, collection_ids: list[str] | None, web_search: bool | None
+) -> ChatSession:
+    """Change a conversation's collections and web-search flag (checked before any change)."""
+    session = get_session(user, session_id)
+    apply_grounding(session, check_collections(user, collection_ids), web_search)
+    session.updated_at = utcnow()
+    db.session.commit()
+    return session
+
+
 def rename_session(user: User, session_id: str, title: str) -> ChatSession:
     """Set a title chosen by the user; automatic titles never replace it."""
     session = get_session(user, session_id)
@@ -135,17 +162,25 @@ def session_to_dict(session: ChatSession, **extra: Any) -> dict[str, Any]:
         "updated_at": session.updated_at.isoformat(),
         "message_count": session.message_count,
         "generating": session.turn_id is not None,
+        "collectionIds": list(session.collection_ids or []),
+        "webSearch": bool(session.web_search),
         **extra,
     }
 
 
 def message_to_dict(message: ChatMessage, roles: dict[str, str] = API_ROLES) -> dict[str, Any]:
-    """Serialise a message, with its content rendered as sanitised HTML."""
+    """Serialise a message, with its content rendered as sanitised HTML.
+
+    Citation markers of a grounded reply link to ``#source-<message id>-<n>``.
+    """
+    sources = message.sources or []
     return {
         "id": message.id,
         "role": roles[message.role],
         "content": message.content,
-        "html": render_markdown(message.content),
+        "html": render_markdown(message.content, len(sources), f"source-{message.id}"),
+        "sources": sources,
+        "grounding": message.grounding,
         "timestamp": message.created_at.isoformat(),
         "status": message.status,
         "error_code": message.error_code,
