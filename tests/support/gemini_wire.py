@@ -19,12 +19,14 @@ Endpoints, under any API version (``v1``, ``v1beta``):
 * ``POST /{v}/models/{model}:countTokens``: ``totalTokens`` is about a quarter of the
   characters of all the text in the request.
 * ``POST /{v}/models/{model}:batchEmbedContents`` (and ``:embedContent``): small
-  deterministic unit vectors derived from the text.
+  deterministic unit vectors derived from the text's words, so texts sharing words are
+  similar (see :func:`embedding`).
 
 Model requests (``generateContent`` and ``streamGenerateContent``) each consume one
 scripted :class:`Reply`, first in first out; with none queued, ``server.default`` applies,
 and with no default the server echoes: ``"Echo: <last user text> (turns=<contents>)"``.
-Other endpoints never consume scripts.
+Other endpoints never consume scripts; ``server.embed_failure`` (a :class:`Reply` with an
+error ``status``) makes every embedding request fail until it is reset.
 
 Run as a process for benchmarks (prints the base URL on the first line, serves until
 killed)::
@@ -111,6 +113,9 @@ class Reply:
       the connection open until the client closes it. For ``generateContent``: never
       answer.
     * ``finish_reason``: the last chunk's ``finishReason`` (default ``STOP``).
+
+    Grounding: ``grounding`` is a ``groundingMetadata`` object put on the last chunk's
+    candidate (build one with :func:`grounding_metadata`).
     """
 
     text: str | None = None
@@ -128,6 +133,7 @@ class Reply:
     error_frame_after: int | None = None
     hang: bool = False
     finish_reason: str = "STOP"
+    grounding: dict[str, Any] | None = None
 
     @classmethod
     def bad_key(cls) -> Reply:
@@ -239,16 +245,60 @@ def pad_words(text: str, words: int) -> str:
     return " ".join([text, *filler]) if missing > 0 else text
 
 
-def embedding(text: str, dimensions: int) -> list[float]:
-    """A deterministic unit vector for ``text``."""
+def _hashed_vector(token: str, dimensions: int) -> list[float]:
+    """A deterministic unit vector for one token (SHA-256 bytes mapped to [-1, 1])."""
     raw = b""
     counter = 0
     while len(raw) < dimensions:
-        raw += hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        raw += hashlib.sha256(f"{counter}:{token}".encode()).digest()
         counter += 1
     values = [byte / 127.5 - 1.0 for byte in raw[:dimensions]]
     norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [round(v / norm, 6) for v in values]
+    return [v / norm for v in values]
+
+
+def embedding(text: str, dimensions: int) -> list[float]:
+    """A deterministic unit vector for ``text``: the normalised sum of its words' vectors.
+
+    Each lower-cased word hashes to its own unit vector, so texts that share words are
+    similar (cosine grows with the shared words) and unrelated texts are nearly
+    orthogonal in high dimensions. A text without words hashes as a whole.
+    """
+    words = re.findall(r"\w+", text.lower()) or [text]
+    total = [0.0] * dimensions
+    for word in words:
+        for index, value in enumerate(_hashed_vector(word, dimensions)):
+            total[index] += value
+    norm = math.sqrt(sum(v * v for v in total)) or 1.0
+    return [round(v / norm, 6) for v in total]
+
+
+def grounding_metadata(
+    sources: list[tuple[str, str]],
+    supports: list[tuple[str, int, list[int]]] = (),
+    entry_point: str | None = None,
+    queries: list[str] = (),
+) -> dict[str, Any]:
+    """A Google Search ``groundingMetadata``: web ``(uri, title)`` chunks, and supports as
+    ``(segment text, end byte offset, chunk indices)``."""
+    meta: dict[str, Any] = {
+        "groundingChunks": [{"web": {"uri": uri, "title": title}} for uri, title in sources],
+        "groundingSupports": [
+            {
+                "segment": {
+                    "startIndex": max(0, end - len(text.encode())),
+                    "endIndex": end,
+                    "text": text,
+                },
+                "groundingChunkIndices": list(indices),
+            }
+            for text, end, indices in supports
+        ],
+        "webSearchQueries": list(queries),
+    }
+    if entry_point is not None:
+        meta["searchEntryPoint"] = {"renderedContent": entry_point}
+    return meta
 
 
 def usage(prompt_tokens: int, output_text: str) -> dict[str, int]:
@@ -460,7 +510,11 @@ class _Connection(asyncio.Protocol):
         elif record.method_name == "countTokens":
             self.send_json(200, {"totalTokens": count_tokens(record.body)})
         elif record.method_name in ("batchEmbedContents", "embedContent"):
-            self.send_json(200, _embeddings(record.body))
+            failure = self.owner.embed_failure
+            if failure is not None:
+                self.send_json(failure.status, failure.error_body())
+            else:
+                self.send_json(200, _embeddings(record.body))
         else:
             message = f"Method {record.method_name} is not supported by this test server."
             self.send_json(404, Reply(status=404, message=message).error_body())
@@ -625,6 +679,8 @@ class _Generation:
             candidate["content"] = {"parts": [{"text": text}], "role": "model"}
         if finish:
             candidate["finishReason"] = finish
+            if self.reply.grounding is not None:
+                candidate["groundingMetadata"] = self.reply.grounding
         return {
             "candidates": [candidate],
             "usageMetadata": usage(self.prompt_tokens, sent),
@@ -668,6 +724,8 @@ class GeminiWireServer:
         self.chunk_delay = chunk_delay
         self.chunks = chunks
         self.default: Reply | None = None
+        # When set, every embedding request fails with this reply's HTTP error.
+        self.embed_failure: Reply | None = None
         self._changed = threading.Condition()
         self._requests: deque[Recorded] = deque(maxlen=max_records)
         self._scripts: deque[Reply] = deque()
@@ -761,6 +819,7 @@ class GeminiWireServer:
             self._scripts.clear()
             self._disconnects = 0
             self.default = None
+            self.embed_failure = None
 
     @property
     def pending(self) -> int:
