@@ -11,19 +11,23 @@ import re
 from collections.abc import Callable, Iterable
 
 MARKER = re.compile(r"\[(\d{1,4})\](?!\()")
+# A marker with the spaces before it, so a removed one leaves no gap ("too [9]." → "too.").
+SPACED_MARKER = re.compile(r"[ \t]*\[(\d{1,4})\](?!\()")
 # Fenced code blocks (``` or ~~~, to the closing fence or the end) and inline code spans.
 CODE = re.compile(r"(^|\n)(```|~~~)[^\n]*\n.*?(\n\2[^\n]*(?=\n|$)|$)|(`+)[^`]*?\4", re.DOTALL)
 
 
-def _outside_code(text: str, replace: Callable[[re.Match[str]], str]) -> str:
+def _outside_code(
+    text: str, replace: Callable[[re.Match[str]], str], marker: re.Pattern[str] = MARKER
+) -> str:
     """Apply ``replace`` to every marker of ``text`` that is not inside code."""
     parts: list[str] = []
     last = 0
     for code in CODE.finditer(text):
-        parts.append(MARKER.sub(replace, text[last : code.start()]))
+        parts.append(marker.sub(replace, text[last : code.start()]))
         parts.append(code.group(0))
         last = code.end()
-    parts.append(MARKER.sub(replace, text[last:]))
+    parts.append(marker.sub(replace, text[last:]))
     return "".join(parts)
 
 
@@ -38,7 +42,7 @@ def clean(text: str, count: int) -> tuple[str, int]:
         removed += 1
         return ""
 
-    return _outside_code(text, keep_or_drop), removed
+    return _outside_code(text, keep_or_drop, SPACED_MARKER), removed
 
 
 def cited(text: str) -> set[int]:

@@ -64,7 +64,7 @@ def test_sources_on_the_reply_and_in_history(
     response = send(alice, "where do herons nest?", collectionIds=[birds])
     assert response.status_code == 200, response.json
     body = response.json
-    assert body["response"] == "Herons nest in colonies [1]. Egrets wade [2]. Owls ."
+    assert body["response"] == "Herons nest in colonies [1]. Egrets wade [2]. Owls."
     sources = body["sources"]
     assert [s["title"] for s in sources] == ["Herons", "Egrets"]
     assert [s["index"] for s in sources] == [1, 2]
@@ -141,7 +141,7 @@ def test_stream_end_event_carries_the_clean_reply_and_sources(
     events = sse_events(response)
     end = events[-1]
     assert end["type"] == "end"
-    assert end["content"] == "Herons nest [1] and  wade [2]."
+    assert end["content"] == "Herons nest [1] and wade [2]."
     assert sorted(s["title"] for s in end["sources"]) == ["Egrets", "Herons"]
     assert end["grounding"]["retrieval"] == "hybrid"
     stored = alice.session(events[0]["sessionId"]).json["messages"][-1]
@@ -156,7 +156,7 @@ def test_one_off_prompt_with_collections(
     wire.script(Reply(text="They nest in trees [1] [3]."), Reply(text="Plain [1]."))
     grounded = alice.call("POST", "/api/v1/chat", {"prompt": "herons", "collectionIds": [birds]})
     assert grounded.status_code == 200, grounded.json
-    assert grounded.json["text"] == "They nest in trees [1] ."
+    assert grounded.json["text"] == "They nest in trees [1]."
     assert grounded.json["sources"][0]["title"] == "Herons"
     assert "[1] Herons" in system_of(turns(wire)[-1])
     plain = alice.call("POST", "/api/v1/chat", {"prompt": "herons"})

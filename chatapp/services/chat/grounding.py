@@ -16,13 +16,13 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from chatapp import citations
 from chatapp.extensions import db
 from chatapp.gemini import Grounding, GroundingPassage, WebGrounding
 from chatapp.models import User
 from chatapp.services.knowledge import retrieval
+from chatapp.services.knowledge.retrieval import safe_url
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +89,6 @@ def _knowledge_source(index: int, passage: retrieval.Passage) -> dict[str, Any]:
     if url:
         source["url"] = url
     return source
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is an absolute http(s) URL, else None (never a link otherwise)."""
-    if not url:
-        return None
-    parts = urlsplit(url.strip())
-    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def finish(

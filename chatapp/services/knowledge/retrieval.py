@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -60,8 +61,9 @@ class Passage:
             "score": round(self.score, 6),
             "retrieval": self.retrieval,
         }
-        if self.url:
-            result["url"] = self.url
+        url = safe_url(self.url)
+        if url:
+            result["url"] = url
         return result
 
 
@@ -72,6 +74,14 @@ class Retrieval:
     passages: list[Passage]
     mode: str
     error: str | None = None
+
+
+def safe_url(url: str | None) -> str | None:
+    """``url`` if it is an absolute http(s) URL, else None (nothing else is ever a link)."""
+    if not url:
+        return None
+    parts = urlsplit(url.strip())
+    return url.strip() if parts.scheme in ("http", "https") and parts.netloc else None
 
 
 def snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
