@@ -109,3 +109,14 @@ def test_search_reports_a_failed_embedding(wire_app: Flask, wire: GeminiWireServ
     assert body["retrieval"] == "fulltext"
     assert body["retrievalError"] == "MODEL_RATE_LIMITED"
     assert [r["title"] for r in body["results"]] == ["Herons"]
+
+
+def test_search_counts_in_the_chat_rate_limit(app: Flask, alice: ApiUser) -> None:
+    """Searches and chat messages share one per-user counter."""
+    app.config["RATELIMIT_CHAT"] = "3 per minute"
+    assert search(alice, query="heron").status_code == 200
+    assert alice.send("hello").status_code == 200
+    assert search(alice, query="heron").status_code == 200
+    refused = search(alice, query="heron")
+    assert refused.status_code == 429
+    assert alice.send("hello").status_code == 429
