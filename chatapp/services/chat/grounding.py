@@ -75,20 +75,10 @@ def prepare(
 
 
 def _knowledge_source(index: int, passage: retrieval.Passage) -> dict[str, Any]:
-    """A knowledge passage as a source of a reply."""
-    source = {
-        "index": index,
-        "title": passage.title,
-        "documentId": str(passage.document_id),
-        "collectionId": str(passage.collection_id),
-        "snippet": passage.snippet,
-        "score": round(passage.score, 6),
-        "retrieval": passage.retrieval,
-    }
-    url = safe_url(passage.url)
-    if url:
-        source["url"] = url
-    return source
+    """A knowledge passage as a source of a reply (the search result's fields and its number)."""
+    fields = passage.to_dict()
+    fields.pop("chunkId")
+    return {"index": index, **fields}
 
 
 def finish(
