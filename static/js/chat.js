@@ -252,6 +252,5 @@ window.addEventListener("popstate", () => openConversation(idFromPath(window.loc
 history.replaceState({ id: state.sessionId }, "", pathFor(state.sessionId));
 sidebar.kick();
 picker.load();
-grounding.load();
 setBusy(false);
 openConversation(state.sessionId);

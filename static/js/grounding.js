@@ -14,11 +14,21 @@ export class GroundingPicker {
     this.summary = document.getElementById("grounding-summary");
     this.onChange = onChange;
     this.chosen = new Set();
+    this.loading = null;
     this.web.addEventListener("change", () => this.changed());
+    // The list is read when the control is first opened, not on every page load.
+    this.box.addEventListener("toggle", () => {
+      if (this.box.open) this.load();
+    });
   }
 
-  /** Fill the list from GET /api/v1/collections (own and shared ones). */
-  async load() {
+  /** Fill the list from GET /api/v1/collections (own and shared ones), once. */
+  load() {
+    this.loading ??= this.fetchList();
+    return this.loading;
+  }
+
+  async fetchList() {
     let collections = [];
     try {
       ({ collections } = await api("/collections"));
