@@ -239,6 +239,9 @@ def test_forged_collection_ids_change_nothing(
         response = send(alice, "herons", collectionIds=forged)
         assert (response.status_code, response.json["code"]) == (404, "COLLECTION_NOT_FOUND")
     assert send(alice, "herons", collectionIds=["nope"]).status_code == 400
+    for path, key in (("/api/v1/chat", "prompt"), ("/api/v1/chat/message/stream", "message")):
+        refused = alice.call("POST", path, {key: "herons", "collectionIds": [bobs]})
+        assert (refused.status_code, refused.json["code"]) == (404, "COLLECTION_NOT_FOUND")
     with app.app_context():
         assert db.session.query(ChatSession).count() == 0
         assert db.session.query(ChatMessage).count() == 0

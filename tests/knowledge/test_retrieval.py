@@ -84,6 +84,15 @@ def test_query_syntax_is_harmless(app: Flask, query: str) -> None:
     assert titles(found.passages) == expected
 
 
+def test_stop_words_alone_are_harmless(app: Flask) -> None:
+    """A query of stop words (an empty tsquery on PostgreSQL) answers, without error."""
+    notes = add_collection(app, "alice")
+    add_document(app, notes, "Foxes", ["The quick brown fox."])
+    with app.app_context():
+        found = retrieval.retrieve(user("alice"), "the of and", None)
+    assert titles(found.passages) in ([], ["Foxes"])  # FTS5 keeps stop words
+
+
 def test_another_users_private_chunks_never_come_back(app: Flask) -> None:
     """However many of bob's chunks match better, alice gets her k best and shared ones."""
     bobs = add_collection(app, "bob", "Bob's")

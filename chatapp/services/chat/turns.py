@@ -90,15 +90,22 @@ def prepare_turn(
     history = model_history(conversations.stored_messages(session), budget)
     message = _append(session, "user", text)
     db.session.commit()
+    return _prepared(session, turn_id, message, history, user.id)
+
+
+def _prepared(
+    session: ChatSession, turn_id: str, message: ChatMessage, history: list[Turn], user_id: int
+) -> PreparedTurn:
+    """The prepared turn of a stored user message, with the conversation's grounding."""
     return PreparedTurn(
         session.id,
         turn_id,
         message.id,
         message.position,
-        text,
+        message.content,
         history,
         session.system_prompt,
-        user.id,
+        user_id,
         list(session.collection_ids or []),
         session.web_search,
     )
@@ -272,13 +279,10 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
     model = get_model()
     yield {"type": "start", "sessionId": str(turn.session_id), "model": model.name}
     try:
-        turn.ground()
+        reply = _start_stream(model, turn)
     except Exception as exc:
         yield _failure_event(turn, [], Usage(), model.name, exc)
         return
-    reply = model.stream(
-        str(turn.session_id), turn.history, turn.message, turn.system, _model_input(turn)
-    )
     pipe = sse.Pipe(reply, sse.keepalive_seconds())
     received: list[str] = []
     try:
@@ -303,6 +307,14 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
     finally:
         pipe.close()
     yield _end_event(complete_turn(turn, "".join(received), reply.usage, model.name))
+
+
+def _start_stream(model: Any, turn: PreparedTurn) -> Any:
+    """Retrieve for the turn, then start the model's reply stream."""
+    turn.ground()
+    return model.stream(
+        str(turn.session_id), turn.history, turn.message, turn.system, _model_input(turn)
+    )
 
 
 def _failure_event(
