@@ -13,6 +13,9 @@ from sqlalchemy.engine import Engine
 from chatapp.extensions import db, migrate
 from chatapp.models import UTCDateTime
 
+# Imported for its DDL listeners (the full-text index exists after create_all) and filter.
+from chatapp.services.knowledge import fulltext
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -40,4 +43,10 @@ def init_app(app: Flask) -> None:
     if not event.contains(Engine, "connect", set_sqlite_pragmas):
         event.listen(Engine, "connect", set_sqlite_pragmas)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS), render_item=render_item)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(MIGRATIONS),
+        render_item=render_item,
+        include_name=fulltext.include_name,
+    )

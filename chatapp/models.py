@@ -164,6 +164,8 @@ class ChatMessage(db.Model):
     error_code: Mapped[str | None] = mapped_column(String(40))
     model: Mapped[str | None] = mapped_column(String(100))
     sources: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # How a grounded reply was grounded: {"retrieval", "retrievalError"?, "searchEntryPoint"?}.
+    grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     output_tokens: Mapped[int | None] = mapped_column(Integer)
 

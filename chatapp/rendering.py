@@ -3,6 +3,7 @@ then sanitised (nh3), so nothing in a message can run script in the page."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -12,12 +13,14 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from chatapp import citations
+
 ALLOWED_TAGS = {
     "a", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
     "li", "ol", "p", "pre", "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "class"},
     "code": {"class"},
     "span": {"class"},
     "pre": {"class"},
@@ -49,9 +52,26 @@ def _markdown() -> MarkdownIt:
     )
 
 
-def render_markdown(text: str) -> str:
-    """Render message text to sanitised HTML."""
+# Private-use characters bracket a citation number between Markdown and sanitising.
+CITE_OPEN, CITE_CLOSE = "\ue000", "\ue001"
+_CITE = re.compile(f"{CITE_OPEN}(\\d+){CITE_CLOSE}")
+
+
+def render_markdown(text: str, sources: int = 0, anchor_prefix: str = "source") -> str:
+    """Render message text to sanitised HTML.
+
+    With ``sources``, each marker ``[n]`` (1 ≤ n ≤ sources, outside code) becomes a link
+    to ``#{anchor_prefix}-{n}``; the links are added before sanitising, like all markup.
+    """
+    text = text.replace(CITE_OPEN, "").replace(CITE_CLOSE, "")
+    if sources:
+        text = citations.link(text, sources, lambda n: f"{CITE_OPEN}{n}{CITE_CLOSE}")
     html = _markdown().render(text)
+    if sources:
+        html = _CITE.sub(
+            lambda m: f'<a class="cite" href="#{anchor_prefix}-{m.group(1)}">[{m.group(1)}]</a>',
+            html,
+        )
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -83,6 +83,10 @@ def walk_chat_routes(client: FlaskClient, auth: AuthActions, checker: ResponseCh
     assert call("PATCH", f"{session}/title", {"title": "Renamed"}).status_code == 200
     assert call("PATCH", f"{session}/title", {"title": ""}).status_code == 400
     assert call("PATCH", f"{unknown}/title", {"title": "x"}).status_code == 404
+    assert call("PATCH", session, {"webSearch": True}).status_code == 200
+    assert call("PATCH", unknown, {"webSearch": True}).status_code == 404
+    assert call("POST", "/api/v1/search", {"query": "Hello"}).status_code == 200
+    assert call("POST", "/api/v1/search", {"query": ""}).status_code == 400
     assert call("DELETE", f"/api/v1/chat/session/{empty.json['id']}").status_code == 200
     assert call("DELETE", unknown).status_code == 404
 

@@ -25,7 +25,14 @@ MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
 @chat_limit
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
     """Send a message and wait for the whole reply (omit sessionId to start a chat)."""
-    session, reply = turns.send_message(g.user, body.message, body.sessionId, body.personalityId)
+    session, reply = turns.send_message(
+        g.user,
+        body.message,
+        body.sessionId,
+        body.personalityId,
+        body.collectionIds,
+        body.webSearch,
+    )
     return schemas.MessageOut.of(session, reply).body()
 
 
@@ -42,7 +49,14 @@ def stream_message(body: schemas.MessageIn) -> Response:
     with the same codes as ``/chat/message``. Errors before the stream starts are
     ordinary JSON errors.
     """
-    turn = turns.prepare_turn(g.user, body.message, body.sessionId, body.personalityId)
+    turn = turns.prepare_turn(
+        g.user,
+        body.message,
+        body.sessionId,
+        body.personalityId,
+        body.collectionIds,
+        body.webSearch,
+    )
     return sse.event_response(turns.stream_reply(turn))
 
 
@@ -68,9 +82,12 @@ def stop(path: schemas.SessionPath) -> dict[str, Any]:
 )
 @chat_limit
 def prompt(body: schemas.PromptIn) -> dict[str, Any]:
-    """Answer a one-off prompt without storing a conversation (seed 000)."""
-    text, model = turns.one_off(body.prompt)
-    return schemas.PromptOut(text=text, sources=[], model=model).body()
+    """Answer a one-off prompt without storing a conversation (seed 000).
+
+    With ``collectionIds`` or ``webSearch`` the answer is grounded and cites ``sources``.
+    """
+    answer = turns.one_off(g.user, body.prompt, body.collectionIds, body.webSearch)
+    return schemas.PromptOut(**answer).body()
 
 
 @bp.post("/session", tags=[chat_tag], responses={201: schemas.SessionOut, **schemas.BODY_ERRORS})
@@ -117,6 +134,24 @@ def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
     """Delete a conversation and all its messages."""
     key = conversations.delete_session(g.user, path.session_id)
     return schemas.Deleted(message="Session deleted successfully", id=str(key)).body()
+
+
+@bp.patch(
+    "/session/<session_id>",
+    tags=[chat_tag],
+    responses={200: schemas.SessionOut, **schemas.errors(404), **schemas.BODY_ERRORS},
+)
+@session_limit
+def update_session(path: schemas.SessionPath, body: schemas.GroundingIn) -> dict[str, Any]:
+    """Choose the collections searched on each turn and turn web search on or off.
+
+    A collection the caller may not read (or that does not exist) is a 404
+    ``COLLECTION_NOT_FOUND``, and nothing changes.
+    """
+    session = conversations.update_grounding(
+        g.user, path.session_id, body.collectionIds, body.webSearch
+    )
+    return schemas.SessionOut.of(session).body()
 
 
 @bp.patch(

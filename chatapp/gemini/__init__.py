@@ -13,14 +13,18 @@ from flask import Flask, current_app
 
 from chatapp.gemini.base import (
     TITLE_PROMPT,
+    Grounding,
     Model,
     ModelError,
     ReplyStream,
     Turn,
     Usage,
+    WebGrounding,
     clean_title,
+    estimate_tokens,
     fallback_title,
 )
+from chatapp.gemini.base import Passage as GroundingPassage
 from chatapp.gemini.cloud import ChatCache, GeminiModel, _contents, build_model
 from chatapp.gemini.failures import translate
 from chatapp.gemini.offline import OFFLINE_NOTICE, OfflineModel
@@ -30,15 +34,19 @@ __all__ = [
     "TITLE_PROMPT",
     "ChatCache",
     "GeminiModel",
+    "Grounding",
+    "GroundingPassage",
     "Model",
     "ModelError",
     "OfflineModel",
     "ReplyStream",
     "Turn",
     "Usage",
+    "WebGrounding",
     "_contents",
     "build_model",
     "clean_title",
+    "estimate_tokens",
     "fallback_title",
     "get_model",
     "init_app",

@@ -16,13 +16,16 @@ from google.genai import types
 
 from chatapp.gemini.base import (
     TITLE_PROMPT,
+    Grounding,
     Model,
     ModelError,
     ReplyStream,
     Turn,
     Usage,
+    WebGrounding,
     clean_title,
     fallback_title,
+    grounded_system,
     normalise,
 )
 from chatapp.gemini.failures import reply_text as _text
@@ -88,17 +91,54 @@ def _contents(history: list[Turn]) -> list[types.Content]:
     return [types.Content(role=turn.role, parts=[types.Part(text=turn.text)]) for turn in history]
 
 
-def _config(system: str | None) -> types.GenerateContentConfig | None:
-    """The request config: just the system instruction, when there is one."""
-    return types.GenerateContentConfig(system_instruction=system) if system else None
+def _config(system: str | None, web_search: bool = False) -> types.GenerateContentConfig | None:
+    """The request config: the system instruction and Google Search, when there are."""
+    if not system and not web_search:
+        return None
+    tools = [types.Tool(google_search=types.GoogleSearch())] if web_search else None
+    return types.GenerateContentConfig(system_instruction=system or None, tools=tools)
+
+
+def _settings(system: str | None, grounding: Grounding | None) -> tuple[str | None, bool]:
+    """A turn's system instruction (with its passages) and whether Google Search is on."""
+    return grounded_system(system, grounding), bool(grounding and grounding.web_search)
+
+
+def _fingerprint(system: str | None, web_search: bool) -> str | None:
+    """What a cached chat's config is compared by: its instruction and its tools."""
+    return f"{system or ''}\x00google_search" if web_search else system
 
 
 def _usage(response: Any, usage: Usage) -> None:
-    """Copy token counts from a response into ``usage``."""
+    """Copy token counts and web grounding from a response into ``usage``."""
     meta = getattr(response, "usage_metadata", None)
     if meta is not None:
         usage.prompt_tokens = meta.prompt_token_count or usage.prompt_tokens
         usage.output_tokens = meta.candidates_token_count or usage.output_tokens
+    candidates = getattr(response, "candidates", None) or []
+    grounding = getattr(candidates[0], "grounding_metadata", None) if candidates else None
+    if grounding is not None:
+        usage.web = _web(grounding)
+
+
+def _web(meta: types.GroundingMetadata) -> WebGrounding:
+    """The web sources, supports and search suggestions of a grounded response."""
+    sources = [
+        (chunk.web.uri or "", chunk.web.title or chunk.web.domain or chunk.web.uri or "")
+        for chunk in meta.grounding_chunks or []
+        if chunk.web is not None
+    ]
+    supports = [
+        (
+            support.segment.end_index or 0,
+            list(support.grounding_chunk_indices or []),
+            support.segment.text or "",
+        )
+        for support in meta.grounding_supports or []
+        if support.segment is not None
+    ]
+    entry = meta.search_entry_point.rendered_content if meta.search_entry_point else None
+    return WebGrounding(sources, supports, entry)
 
 
 @dataclass
@@ -113,23 +153,36 @@ class GeminiModel:
     embedding_dim: int = 768
     can_embed: bool = True
 
-    def _chat(self, key: str, history: list[Turn], system: str | None) -> Any:
-        """Return a chat object holding exactly ``history``, cached or rebuilt."""
-        chat = self.cache.get(key, history, system)
+    def _chat(
+        self, key: str, history: list[Turn], system: str | None, grounding: Grounding | None
+    ) -> Any:
+        """Return a chat object holding exactly ``history``, cached or rebuilt.
+
+        A turn's passages live only in its system instruction, so a chat built for one
+        grounded turn never matches the next turn's fingerprint and is rebuilt.
+        """
+        system, web_search = _settings(system, grounding)
+        fingerprint = _fingerprint(system, web_search)
+        chat = self.cache.get(key, history, fingerprint)
         if chat is None:
             chat = self.client.chats.create(
-                model=self.name, config=_config(system), history=_contents(history)
+                model=self.name, config=_config(system, web_search), history=_contents(history)
             )
-            self.cache.put(key, system, chat)
+            self.cache.put(key, fingerprint, chat)
         return chat
 
     def send(
-        self, key: str, history: list[Turn], message: str, system: str | None
+        self,
+        key: str,
+        history: list[Turn],
+        message: str,
+        system: str | None,
+        grounding: Grounding | None = None,
     ) -> tuple[str, Usage]:
         """Send ``message`` in the conversation ``key``; return the reply."""
         usage = Usage()
         try:
-            response = self._chat(key, history, system).send_message(message)
+            response = self._chat(key, history, system, grounding).send_message(message)
             text = _text(response)
         except Exception as exc:
             raise translate(exc) from exc
@@ -137,18 +190,25 @@ class GeminiModel:
         return text, usage
 
     def stream(
-        self, key: str, history: list[Turn], message: str, system: str | None
+        self,
+        key: str,
+        history: list[Turn],
+        message: str,
+        system: str | None,
+        grounding: Grounding | None = None,
     ) -> ReplyStream:
         """Send ``message`` and stream the reply."""
-        chat = self._chat(key, history, system)
+        chat = self._chat(key, history, system, grounding)
         return self._stream(lambda: chat.send_message_stream(message))
 
-    def generate(self, prompt: str, system: str | None = None) -> tuple[str, Usage]:
+    def generate(
+        self, prompt: str, system: str | None = None, grounding: Grounding | None = None
+    ) -> tuple[str, Usage]:
         """Answer a one-off prompt."""
         usage = Usage()
         try:
             response = self.client.models.generate_content(
-                model=self.name, contents=prompt, config=_config(system)
+                model=self.name, contents=prompt, config=_config(*_settings(system, grounding))
             )
             text = _text(response)
         except Exception as exc:

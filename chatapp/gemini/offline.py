@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chatapp.gemini.base import ModelError, ReplyStream, Turn, Usage, fallback_title
+from chatapp.gemini.base import Grounding, ModelError, ReplyStream, Turn, Usage, fallback_title
 
 OFFLINE_NOTICE = (
     "**Offline model.** chatapp has no Gemini API key, so this reply comes from its built-in "
@@ -25,32 +25,47 @@ class OfflineModel:
     embedding_model: str = ""
     embedding_dim: int = 0
 
-    def reply_text(self, history: list[Turn], message: str) -> str:
+    def reply_text(
+        self, history: list[Turn], message: str, grounding: Grounding | None = None
+    ) -> str:
         """Compose the reply: the notice, what was received, and how to connect Gemini."""
         quoted = message if len(message) <= 200 else message[:199] + "…"
         return (
             f"{OFFLINE_NOTICE}\n\n"
             f"I received this conversation with {len(history)} earlier turn(s) and your "
             f"message of {len(message)} character(s):\n\n> {quoted}\n\n"
+            f"{retrieved_text(grounding)}"
             "To chat with Gemini, set `GEMINI_API_KEY` (and optionally `GEMINI_MODEL`) "
             "and restart chatapp."
         )
 
     def send(
-        self, key: str, history: list[Turn], message: str, system: str | None
+        self,
+        key: str,
+        history: list[Turn],
+        message: str,
+        system: str | None,
+        grounding: Grounding | None = None,
     ) -> tuple[str, Usage]:
         """Reply at once."""
-        return self.reply_text(history, message), Usage()
+        return self.reply_text(history, message, grounding), Usage()
 
     def stream(
-        self, key: str, history: list[Turn], message: str, system: str | None
+        self,
+        key: str,
+        history: list[Turn],
+        message: str,
+        system: str | None,
+        grounding: Grounding | None = None,
     ) -> ReplyStream:
         """Reply word by word."""
-        return ReplyStream(self._words(self.reply_text(history, message)), Usage())
+        return ReplyStream(self._words(self.reply_text(history, message, grounding)), Usage())
 
-    def generate(self, prompt: str, system: str | None = None) -> tuple[str, Usage]:
+    def generate(
+        self, prompt: str, system: str | None = None, grounding: Grounding | None = None
+    ) -> tuple[str, Usage]:
         """Answer a one-off prompt."""
-        return self.reply_text([], prompt), Usage()
+        return self.reply_text([], prompt, grounding), Usage()
 
     def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
         """Answer a one-off prompt word by word."""
@@ -78,3 +93,21 @@ class OfflineModel:
             if self.delay and index:
                 time.sleep(self.delay)
             yield word if index == len(words) - 1 else word + " "
+
+
+def retrieved_text(grounding: Grounding | None) -> str:
+    """What the offline model says about a turn's retrieval: the titles it was given, cited.
+
+    A keyless user thus sees full-text retrieval and citations work.
+    """
+    if grounding is None:
+        return ""
+    lines = []
+    if grounding.searched and grounding.passages:
+        lines.append("Full-text search of your collections found:")
+        lines += [f"- {p.title} [{p.index}]" for p in grounding.passages]
+    elif grounding.searched:
+        lines.append("Full-text search of your collections found nothing for this message.")
+    if grounding.web_search:
+        lines.append("Web search needs a Gemini key, so none was done.")
+    return "\n".join(lines) + "\n\n" if lines else ""

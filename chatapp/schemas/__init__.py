@@ -10,3 +10,4 @@ from chatapp.schemas.common import *  # noqa: F403
 from chatapp.schemas.insights import *  # noqa: F403
 from chatapp.schemas.legacy import *  # noqa: F403
 from chatapp.schemas.personalities import *  # noqa: F403
+from chatapp.schemas.retrieval import *  # noqa: F403

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from flask import current_app
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field, field_serializer
 from pydantic_core import PydanticCustomError
 
 from chatapp.rendering import render_markdown
 from chatapp.schemas.common import Out, Strict, Timestamp, sse_documented
+from chatapp.schemas.retrieval import CollectionIds, GroundingInfo, Source
 
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
@@ -38,10 +39,29 @@ class MessageIn(Strict):
     message: MessageText
     sessionId: SessionId | None = None
     personalityId: str | None = Field(None, max_length=64)
+    collectionIds: CollectionIds | None = None
+    webSearch: bool | None = None
 
 
-class MessageOut(Out):
-    """The stored reply to a message (seed 003's shape, plus the model and title)."""
+class GroundingFields(Out):
+    """What a stored reply was grounded on: its numbered sources and how it was grounded.
+
+    Keys a source or the grounding does not have are left out, as they are stored.
+    """
+
+    sources: list[Source] = Field(default_factory=list)
+    grounding: GroundingInfo | None = None
+
+    @field_serializer("sources", "grounding")
+    def _without_nulls(self, value: Any) -> Any:
+        """Leave out the optional keys that are not set."""
+        if isinstance(value, list):
+            return [item.model_dump(mode="json", exclude_none=True) for item in value]
+        return value.model_dump(mode="json", exclude_none=True) if value else None
+
+
+class MessageOut(GroundingFields):
+    """The stored reply to a message (seed 003's shape, plus the model, title, sources)."""
 
     sessionId: str
     messageId: int
@@ -60,6 +80,8 @@ class MessageOut(Out):
             timestamp=reply.created_at,
             model=reply.model,
             title=session.title,
+            sources=reply.sources or [],
+            grounding=reply.grounding,
         )
 
 
@@ -67,8 +89,9 @@ class StreamEvent(BaseModel):
     """One ``data:`` event of a reply stream (``text/event-stream``).
 
     ``start`` {sessionId, model}; ``content`` {content}; ``end`` {messageId, model, status,
-    title, stopped?}; ``error`` {code, message}. Comment lines (``: keep-alive``) may come
-    between events.
+    title, content, sources, grounding, stopped?}; ``error`` {code, message}. ``end``'s
+    ``content`` is the stored reply (citation markers cleaned, web markers added). Comment
+    lines (``: keep-alive``) may come between events.
     """
 
     model_config = sse_documented("StreamEvent")
@@ -83,6 +106,8 @@ class StreamEvent(BaseModel):
     stopped: bool | None = None
     code: str | None = None
     message: str | None = None
+    sources: list[Source] | None = None
+    grounding: GroundingInfo | None = None
 
 
 class StopOut(Out):
@@ -92,8 +117,9 @@ class StopOut(Out):
     stopped: bool
 
 
-class MessageItem(Out):
-    """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised."""
+class MessageItem(GroundingFields):
+    """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised
+    (citations ``[n]`` link to ``#source-<id>-<n>``)."""
 
     # Role names as /api/v1 shows them (seed 003); seed 001's paths say "model".
     ROLES: ClassVar[dict[str, str]] = {"user": "user", "model": "assistant"}
@@ -110,11 +136,13 @@ class MessageItem(Out):
     @classmethod
     def of(cls, message: ChatMessage) -> MessageItem:
         """A message with its content rendered as sanitised HTML."""
+        sources = message.sources or []
         return cls.from_object(
             message,
             role=cls.ROLES[message.role],
-            html=render_markdown(message.content),
+            html=render_markdown(message.content, len(sources), f"source-{message.id}"),
             timestamp=message.created_at,
+            sources=sources,
         )
 
 
@@ -128,12 +156,19 @@ class SessionOut(Out):
     updated_at: Timestamp
     message_count: int
     generating: bool = Field(description="A reply is being written right now")
+    collectionIds: list[str] = Field(description="Collections searched on each turn")
+    webSearch: bool = Field(description="Google Search grounding is on")
 
     @classmethod
     def of(cls, session: ChatSession, **extra: object) -> SessionOut:
         """A conversation (seed 003's shape), plus the ``extra`` fields of a subclass."""
         return cls.from_object(
-            session, id=str(session.id), generating=session.turn_id is not None, **extra
+            session,
+            id=str(session.id),
+            generating=session.turn_id is not None,
+            collectionIds=list(session.collection_ids or []),
+            webSearch=bool(session.web_search),
+            **extra,
         )
 
 
@@ -203,15 +238,24 @@ class TitleOut(Out):
         return cls(id=str(session.id), title=session.title, updated_at=session.updated_at)
 
 
+class GroundingIn(Strict):
+    """A conversation's grounding: its collections and whether web search is on."""
+
+    collectionIds: CollectionIds | None = None
+    webSearch: bool | None = None
+
+
 class PromptIn(Strict):
-    """A one-off prompt (seed 000)."""
+    """A one-off prompt (seed 000), optionally grounded."""
 
     prompt: MessageText
+    collectionIds: CollectionIds | None = None
+    webSearch: bool = False
 
 
-class PromptOut(Out):
-    """A one-off answer; ``sources`` is empty until grounding exists."""
+class PromptOut(GroundingFields):
+    """A one-off answer; ``sources`` is empty when it was not grounded."""
 
+    omit_if_none = ("grounding",)
     text: str
-    sources: list[dict[str, str]]
     model: str

@@ -3,6 +3,7 @@
 import { api, stream } from "./api.js";
 import { ConversationView } from "./conversation.js";
 import { displayTitle } from "./format.js";
+import { GroundingPicker } from "./grounding.js";
 import { PersonalityPicker } from "./personalities.js";
 import { Sidebar } from "./sidebar.js";
 
@@ -18,6 +19,7 @@ const sidebarElement = document.getElementById("sidebar");
 
 const view = new ConversationView();
 const picker = new PersonalityPicker();
+const grounding = new GroundingPicker((choice) => saveGrounding(choice));
 const sidebar = new Sidebar({
   onOpen: (id) => navigate(id),
   onDeleted: (id) => {
@@ -59,9 +61,11 @@ async function openConversation(id) {
   picker.show(id === null && !state.turn);
   setSidebarOpen(false);
   showTitle(null);
+  grounding.show(null);
   const data = await view.open(id);
   if (id !== state.sessionId) return;
   if (data) showTitle(data.title);
+  if (data) grounding.show(data);
   if (id && !data) heading.textContent = "Conversation not found";
   if (data?.generating && state.turn?.sessionId !== id) watchGeneration(id);
   else offerRetry();
@@ -133,6 +137,7 @@ async function readTurn(turn, append) {
   const body = { message: turn.text };
   if (turn.sessionId) body.sessionId = turn.sessionId;
   if (turn.personalityId) body.personalityId = turn.personalityId;
+  if (!turn.sessionId && grounding.active()) Object.assign(body, grounding.value());
   try {
     const events = stream("/chat/message/stream", body, { signal: turn.controller.signal });
     for await (const event of events) {
@@ -182,6 +187,17 @@ async function finishTurn(turn, { error }) {
   if (data) showSessionTitle(id, data.title);
   if (error) view.showError(error, () => send(turn.text));
   else if (data?.generating) watchGeneration(id); // the server is still storing the reply
+}
+
+/** Store the open conversation's collections and web search (a new chat sends them). */
+async function saveGrounding(choice) {
+  const id = state.sessionId;
+  if (!id) return;
+  try {
+    await api(`/chat/session/${encodeURIComponent(id)}`, { method: "PATCH", body: choice });
+  } catch (error) {
+    view.showError({ message: error.message, code: error.code });
+  }
 }
 
 async function stop() {

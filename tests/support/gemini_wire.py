@@ -19,12 +19,14 @@ Endpoints, under any API version (``v1``, ``v1beta``):
 * ``POST /{v}/models/{model}:countTokens``: ``totalTokens`` is about a quarter of the
   characters of all the text in the request.
 * ``POST /{v}/models/{model}:batchEmbedContents`` (and ``:embedContent``): small
-  deterministic unit vectors derived from the text.
+  deterministic unit vectors derived from the text's words, so texts sharing words are
+  similar (see :func:`embedding`).
 
 Model requests (``generateContent`` and ``streamGenerateContent``) each consume one
 scripted :class:`Reply`, first in first out; with none queued, ``server.default`` applies,
 and with no default the server echoes: ``"Echo: <last user text> (turns=<contents>)"``.
-Other endpoints never consume scripts.
+Other endpoints never consume scripts; ``server.embed_failure`` (a :class:`Reply` with an
+error ``status``) makes every embedding request fail until it is reset.
 
 Run as a process for benchmarks (prints the base URL on the first line, serves until
 killed)::
@@ -52,11 +54,22 @@ from tests.support.wire_replies import (
     Recorded,
     Reply,
     content_text,
+    embedding,
+    grounding_metadata,
     pad_words,
     split_text,
 )
 
-__all__ = ["GENERATE_METHODS", "GeminiWireServer", "Recorded", "Reply", "pad_words", "split_text"]
+__all__ = [
+    "GENERATE_METHODS",
+    "GeminiWireServer",
+    "Recorded",
+    "Reply",
+    "embedding",
+    "grounding_metadata",
+    "pad_words",
+    "split_text",
+]
 
 
 class GeminiWireServer:
@@ -82,6 +95,8 @@ class GeminiWireServer:
         self.chunk_delay = chunk_delay
         self.chunks = chunks
         self.default: Reply | None = None
+        # When set, every embedding request fails with this reply's HTTP error.
+        self.embed_failure: Reply | None = None
         self._changed = threading.Condition()
         self._requests: deque[Recorded] = deque(maxlen=max_records)
         self._scripts: deque[Reply] = deque()
@@ -175,6 +190,7 @@ class GeminiWireServer:
             self._scripts.clear()
             self._disconnects = 0
             self.default = None
+            self.embed_failure = None
 
     @property
     def pending(self) -> int:

@@ -127,6 +127,8 @@ class Generation:
             candidate["content"] = {"parts": [{"text": text}], "role": "model"}
         if finish:
             candidate["finishReason"] = finish
+            if self.reply.grounding is not None:
+                candidate["groundingMetadata"] = self.reply.grounding
         return {
             "candidates": [candidate],
             "usageMetadata": usage(self.prompt_tokens, sent),

@@ -228,7 +228,11 @@ class Connection(asyncio.Protocol):
         elif record.method_name == "countTokens":
             self.send_json(200, {"totalTokens": count_tokens(record.body)})
         elif record.method_name in ("batchEmbedContents", "embedContent"):
-            self.send_json(200, embeddings_answer(record.body))
+            failure = self.owner.embed_failure
+            if failure is not None:
+                self.send_json(failure.status, failure.error_body())
+            else:
+                self.send_json(200, embeddings_answer(record.body))
         else:
             message = f"Method {record.method_name} is not supported by this test server."
             self.send_json(404, Reply(status=404, message=message).error_body())

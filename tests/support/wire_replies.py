@@ -79,6 +79,7 @@ class Reply:
     error_frame_after: int | None = None
     hang: bool = False
     finish_reason: str = "STOP"
+    grounding: dict[str, Any] | None = None
 
     @classmethod
     def bad_key(cls) -> Reply:
@@ -190,16 +191,60 @@ def pad_words(text: str, words: int) -> str:
     return " ".join([text, *filler]) if missing > 0 else text
 
 
-def embedding(text: str, dimensions: int) -> list[float]:
-    """A deterministic unit vector for ``text``."""
+def _hashed_vector(token: str, dimensions: int) -> list[float]:
+    """A deterministic unit vector for one token (SHA-256 bytes mapped to [-1, 1])."""
     raw = b""
     counter = 0
     while len(raw) < dimensions:
-        raw += hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        raw += hashlib.sha256(f"{counter}:{token}".encode()).digest()
         counter += 1
     values = [byte / 127.5 - 1.0 for byte in raw[:dimensions]]
     norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [round(v / norm, 6) for v in values]
+    return [v / norm for v in values]
+
+
+def embedding(text: str, dimensions: int) -> list[float]:
+    """A deterministic unit vector for ``text``: the normalised sum of its words' vectors.
+
+    Each lower-cased word hashes to its own unit vector, so texts that share words are
+    similar (cosine grows with the shared words) and unrelated texts are nearly
+    orthogonal in high dimensions. A text without words hashes as a whole.
+    """
+    words = re.findall(r"\w+", text.lower()) or [text]
+    total = [0.0] * dimensions
+    for word in words:
+        for index, value in enumerate(_hashed_vector(word, dimensions)):
+            total[index] += value
+    norm = math.sqrt(sum(v * v for v in total)) or 1.0
+    return [round(v / norm, 6) for v in total]
+
+
+def grounding_metadata(
+    sources: list[tuple[str, str]],
+    supports: list[tuple[str, int, list[int]]] = (),
+    entry_point: str | None = None,
+    queries: list[str] = (),
+) -> dict[str, Any]:
+    """A Google Search ``groundingMetadata``: web ``(uri, title)`` chunks, and supports as
+    ``(segment text, end byte offset, chunk indices)``."""
+    meta: dict[str, Any] = {
+        "groundingChunks": [{"web": {"uri": uri, "title": title}} for uri, title in sources],
+        "groundingSupports": [
+            {
+                "segment": {
+                    "startIndex": max(0, end - len(text.encode())),
+                    "endIndex": end,
+                    "text": text,
+                },
+                "groundingChunkIndices": list(indices),
+            }
+            for text, end, indices in supports
+        ],
+        "webSearchQueries": list(queries),
+    }
+    if entry_point is not None:
+        meta["searchEntryPoint"] = {"renderedContent": entry_point}
+    return meta
 
 
 def usage(prompt_tokens: int, output_text: str) -> dict[str, int]:

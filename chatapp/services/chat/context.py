@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from chatapp.gemini import Turn
+from chatapp.gemini.base import CHARS_PER_TOKEN, estimate_tokens
 from chatapp.models import FAILED, ChatMessage
 
-# A rough, deterministic token estimate: about four characters a token.
-CHARS_PER_TOKEN = 4
+__all__ = ["CHARS_PER_TOKEN", "estimate_tokens", "model_history"]
 
 
 def model_history(messages: Iterable[ChatMessage], budget_tokens: int) -> list[Turn]:
@@ -51,8 +51,3 @@ def _within_budget(pairs: list[tuple[Turn, Turn]], budget_tokens: int) -> list[T
         kept.append(pair)
         used += cost
     return [turn for pair in reversed(kept) for turn in pair]
-
-
-def estimate_tokens(text: str) -> int:
-    """Estimate the tokens of ``text``."""
-    return len(text) // CHARS_PER_TOKEN + 1

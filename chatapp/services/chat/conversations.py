@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from chatapp.errors import NotFound
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.services.knowledge import retrieval
 
 
 def parse_id(session_id: str | uuid.UUID) -> uuid.UUID | None:
@@ -81,6 +82,32 @@ def session_ids(user: User) -> list[uuid.UUID]:
 def _escape_like(text: str) -> str:
     """Escape LIKE wildcards so a filter matches literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def check_collections(user: User, ids: list[str] | None) -> list[uuid.UUID] | None:
+    """Validate collection ids a client chose (None: not given); 404 for unreadable ones."""
+    return None if ids is None else retrieval.check_collections(user, ids)
+
+
+def apply_grounding(
+    session: ChatSession, ids: list[uuid.UUID] | None, web_search: bool | None
+) -> None:
+    """Set what the conversation's turns are grounded on, where given (caller commits)."""
+    if ids is not None:
+        session.collection_ids = [str(key) for key in ids]
+    if web_search is not None:
+        session.web_search = web_search
+
+
+def update_grounding(
+    user: User, session_id: str, collection_ids: list[str] | None, web_search: bool | None
+) -> ChatSession:
+    """Change a conversation's collections and web-search flag (checked before any change)."""
+    session = get_session(user, session_id)
+    apply_grounding(session, check_collections(user, collection_ids), web_search)
+    session.updated_at = utcnow()
+    db.session.commit()
+    return session
 
 
 def rename_session(user: User, session_id: str, title: str) -> ChatSession:

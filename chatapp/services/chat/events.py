@@ -6,6 +6,7 @@ Names and keys are exactly what clients read; ``docs/streaming.md`` lists them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from chatapp.sse import Event, Failure, Piece, optional
 
@@ -28,13 +29,20 @@ class Content(Piece):
 
 @dataclass(frozen=True)
 class End(Event):
-    """The reply is stored (``stopped`` only when a stop ended it)."""
+    """The reply is stored (``stopped`` only when a stop ended it).
+
+    ``content`` is the stored reply (citation markers cleaned, web markers added), with
+    its ``sources`` and ``grounding``.
+    """
 
     type = "end"
     messageId: int
     model: str | None
     status: str
     title: str | None
+    content: str
+    sources: list[dict[str, Any]]
+    grounding: dict[str, Any] | None
     stopped: bool | None = optional()
 
 

@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import or_, update
@@ -22,7 +23,7 @@ from chatapp.errors import UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
 from chatapp.models import COMPLETE, FAILED, INTERRUPTED, ChatMessage, ChatSession, User, utcnow
-from chatapp.services.chat import conversations, events, personalities, stops
+from chatapp.services.chat import conversations, events, grounding, personalities, stops
 from chatapp.services.chat.context import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,16 @@ class PreparedTurn:
     message: str
     history: list[Turn]
     system: str | None
+    user_id: int = 0
+    collection_ids: list[str] | None = None
+    web_search: bool = False
+    grounding: grounding.TurnGrounding | None = None
+
+    def ground(self) -> None:
+        """Retrieve for this turn's message (the model gets the passages for it only)."""
+        self.grounding = grounding.prepare(
+            self.user_id, self.message, self.collection_ids, self.web_search
+        )
 
 
 def resolve_personality(user: User, personality_id: str | None) -> str | None:
@@ -49,28 +60,53 @@ def resolve_personality(user: User, personality_id: str | None) -> str | None:
 
 
 def prepare_turn(
-    user: User, text: str, session_id: str | None, personality_id: str | None = None
+    user: User,
+    text: str,
+    session_id: str | None,
+    personality_id: str | None = None,
+    collection_ids: list[str] | None = None,
+    web_search: bool | None = None,
 ) -> PreparedTurn:
     """Lock the conversation (creating it if needed) and commit the user's message.
 
     The lock and the message are one transaction: the conditional update holds the
     conversation's row until the commit, so positions are read and written under it.
+    ``collection_ids``/``web_search``, when given, become the conversation's grounding;
+    they are checked before anything is stored.
     """
     system = resolve_personality(user, personality_id)
+    ids = conversations.check_collections(user, collection_ids)
     if session_id is None:
         session = conversations.create_session(user)
     else:
         session = conversations.get_session(user, session_id)
     if system is not None:
         session.system_prompt = system
+    conversations.apply_grounding(session, ids, web_search)
     turn_id = _lock(session)
     db.session.refresh(session)
     budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
     history = model_history(conversations.stored_messages(session), budget)
     message = _append(session, "user", text)
     db.session.commit()
+    return _prepared(session, turn_id, message, history, user.id)
+
+
+def _prepared(
+    session: ChatSession, turn_id: str, message: ChatMessage, history: list[Turn], user_id: int
+) -> PreparedTurn:
+    """The prepared turn of a stored user message, with the conversation's grounding."""
     return PreparedTurn(
-        session.id, turn_id, message.id, message.position, text, history, session.system_prompt
+        session.id,
+        turn_id,
+        message.id,
+        message.position,
+        message.content,
+        history,
+        session.system_prompt,
+        user_id,
+        list(session.collection_ids or []),
+        session.web_search,
     )
 
 
@@ -117,14 +153,20 @@ def complete_turn(
     status: str = COMPLETE,
     error_code: str | None = None,
 ) -> ChatMessage:
-    """Store the reply as one model message, release the lock, and title a new chat."""
+    """Store the reply as one model message, release the lock, and title a new chat.
+
+    A grounded reply is stored with its citation markers cleaned and its sources.
+    """
     session = db.session.get(ChatSession, turn.session_id, populate_existing=True)
     if session is None:
         raise NotFound("Session")  # deleted while the model was answering
+    text, sources, meta = grounding.finish(turn.grounding, text, usage.web)
     reply = _append(
         session,
         "model",
         text,
+        sources=sources,
+        grounding=meta,
         status=status,
         error_code=error_code,
         model=model,
@@ -174,13 +216,21 @@ def _auto_title(session: ChatSession, first_message: str, ask_model: bool) -> No
 
 
 def send_message(
-    user: User, text: str, session_id: str | None, personality_id: str | None = None
+    user: User,
+    text: str,
+    session_id: str | None,
+    personality_id: str | None = None,
+    collection_ids: list[str] | None = None,
+    web_search: bool | None = None,
 ) -> tuple[ChatSession, ChatMessage]:
     """Run one turn without streaming; return the conversation and the stored reply."""
-    turn = prepare_turn(user, text, session_id, personality_id)
+    turn = prepare_turn(user, text, session_id, personality_id, collection_ids, web_search)
     model = get_model()
     try:
-        reply_text, usage = model.send(str(turn.session_id), turn.history, text, turn.system)
+        turn.ground()
+        reply_text, usage = model.send(
+            str(turn.session_id), turn.history, text, turn.system, _model_input(turn)
+        )
     except ModelError as exc:
         fail_turn(turn, exc)
         raise api_error(exc) from exc
@@ -191,14 +241,30 @@ def send_message(
     return conversations.get_session(user, turn.session_id), reply
 
 
-def one_off(prompt: str) -> tuple[str, str]:
-    """Answer a prompt with no conversation; return the text and the model's name."""
+def _model_input(turn: PreparedTurn) -> Any:
+    """What the model is given to ground this turn on, if anything."""
+    return turn.grounding.model_input if turn.grounding else None
+
+
+def one_off(
+    user: User,
+    prompt: str,
+    collection_ids: list[str] | None = None,
+    web_search: bool = False,
+) -> dict[str, Any]:
+    """Answer a prompt with no conversation: ``{"text", "sources", "model", "grounding"?}``."""
+    ids = conversations.check_collections(user, collection_ids) or []
+    found = grounding.prepare(user.id, prompt, [str(i) for i in ids], web_search)
     model = get_model()
     try:
-        text, _ = model.generate(prompt)
+        text, usage = model.generate(prompt, None, found.model_input if found else None)
     except ModelError as exc:
         raise api_error(exc) from exc
-    return text, model.name
+    text, sources, meta = grounding.finish(found, text, usage.web)
+    result = {"text": text, "sources": sources or [], "model": model.name}
+    if meta:
+        result["grounding"] = meta
+    return result
 
 
 def stream_reply(turn: PreparedTurn) -> Iterator[sse.Item]:
@@ -211,7 +277,11 @@ def stream_reply(turn: PreparedTurn) -> Iterator[sse.Item]:
     """
     model = get_model()
     yield events.Start(sessionId=str(turn.session_id), model=model.name)
-    reply = model.stream(str(turn.session_id), turn.history, turn.message, turn.system)
+    try:
+        reply = _start_stream(model, turn)
+    except Exception as exc:
+        yield _failure_event(turn, [], Usage(), model.name, exc)
+        return
     pipe = sse.Pipe(reply, sse.keepalive_seconds())
     received: list[str] = []
     try:
@@ -238,6 +308,14 @@ def stream_reply(turn: PreparedTurn) -> Iterator[sse.Item]:
     yield _end_event(complete_turn(turn, "".join(received), reply.usage, model.name))
 
 
+def _start_stream(model: Any, turn: PreparedTurn) -> Any:
+    """Retrieve for the turn, then start the model's reply stream."""
+    turn.ground()
+    return model.stream(
+        str(turn.session_id), turn.history, turn.message, turn.system, _model_input(turn)
+    )
+
+
 def _failure_event(
     turn: PreparedTurn, received: list[str], usage: Usage, model: str, exc: Exception
 ) -> events.Error:
@@ -260,5 +338,8 @@ def _end_event(reply: ChatMessage, stopped: bool = False) -> events.End:
         model=reply.model,
         status=reply.status,
         title=session.title if session else None,
+        content=reply.content,
+        sources=reply.sources or [],
+        grounding=reply.grounding,
         stopped=True if stopped else None,
     )

@@ -6,10 +6,16 @@ document's current generation, embedded with the current model and dimension, ar
 
 from __future__ import annotations
 
+import heapq
 import struct
+import uuid
 from collections.abc import Sequence
 
-from chatapp.models import Chunk
+from sqlalchemy import select
+
+from chatapp.extensions import db
+from chatapp.models import Chunk, Document, User
+from chatapp.services.knowledge.access import searchable_chunks
 
 
 def to_blob(values: Sequence[float]) -> bytes:
@@ -27,3 +33,36 @@ def set_embedding(chunk: Chunk, values: Sequence[float], model: str) -> None:
     chunk.embedding = to_blob(values)
     chunk.embedding_model = model
     chunk.embedding_dim = len(values)
+
+
+def nearest(
+    user: User,
+    query_vector: Sequence[float],
+    model: str,
+    dim: int,
+    collection_ids: Sequence[uuid.UUID] | None,
+    k: int,
+) -> list[tuple[int, float]]:
+    """The ``k`` chunks most similar to ``query_vector`` as ``(chunk id, similarity)``.
+
+    A minimal exact search: access, liveness, model and dimension are decided in the SQL,
+    and the rows stream through a k-sized heap, so memory grows with k only.
+    """
+    if k <= 0 or len(query_vector) != dim:
+        return []
+    rows = db.session.execute(
+        select(Chunk.id, Chunk.embedding)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(
+            *searchable_chunks(user, collection_ids),
+            Chunk.embedding_model == model,
+            Chunk.embedding_dim == dim,
+            Chunk.embedding.is_not(None),
+        )
+        .execution_options(yield_per=500)
+    )
+    scored = (
+        (sum(a * b for a, b in zip(query_vector, from_blob(blob), strict=True)), int(chunk_id))
+        for chunk_id, blob in rows
+    )
+    return [(chunk_id, score) for score, chunk_id in heapq.nlargest(k, scored)]

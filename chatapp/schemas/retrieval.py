@@ -1,0 +1,81 @@
+"""Retrieval: passages for scripts (``POST /api/v1/search``) and the sources of a reply."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from chatapp.schemas.common import Out, Strict
+
+# A collection id in a body: a UUID, so a typo is a 400 naming the field, not a 404.
+CollectionId = Annotated[
+    str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")
+]
+CollectionIds = Annotated[list[CollectionId], Field(max_length=50)]
+Retrieval = Literal["hybrid", "fulltext", "vector"]
+
+
+class SearchIn(Strict):
+    """A passage search: all readable collections unless ``collectionIds`` narrows it."""
+
+    query: str = Field(min_length=1, max_length=4000, pattern=r"\S")
+    collectionIds: CollectionIds | None = None
+    k: int | None = Field(None, ge=1, le=50, description="Default RETRIEVAL_TOP_K")
+
+
+class SearchResult(Out):
+    """A passage. ``snippet`` is plain text; ``score`` is the fused (RRF) score."""
+
+    chunkId: int
+    documentId: str
+    collectionId: str
+    title: str
+    url: str | None = None
+    snippet: str
+    score: float
+    retrieval: Retrieval = Field(
+        description="Which search found it: both (hybrid), full-text or vector"
+    )
+
+
+class SearchOut(Out):
+    """The best passages, best first, within the configured context budget.
+
+    ``retrieval`` is ``fulltext`` when there was no vector search (no key, no vectors of
+    the current model, or the embedding call failed: then ``retrievalError`` has its code).
+    """
+
+    omit_if_none = ("retrievalError",)
+
+    results: list[SearchResult]
+    retrieval: Literal["hybrid", "fulltext"]
+    retrievalError: str | None = None
+
+
+class Source(BaseModel):
+    """A source of a reply: ``[index]`` in the reply refers to it."""
+
+    index: int
+    title: str
+    url: str | None = Field(None, description="Only ever an http(s) URL")
+    documentId: str | None = None
+    collectionId: str | None = None
+    snippet: str = Field(description="Plain text, never markup")
+    score: float | None = None
+    retrieval: Literal["hybrid", "fulltext", "vector", "web"]
+    cited: bool = Field(description="The reply refers to it")
+
+
+class GroundingInfo(BaseModel):
+    """How a reply was grounded.
+
+    ``retrieval`` is ``fulltext`` without vector search; ``retrievalError`` is the model's
+    code when the query embedding failed (the turn still answered, from full-text);
+    ``searchEntryPoint`` is Google's Search Suggestions HTML, to show isolated (sandboxed
+    iframe), never inserted into a page.
+    """
+
+    retrieval: Literal["hybrid", "fulltext"] | None = None
+    retrievalError: str | None = None
+    searchEntryPoint: str | None = None
