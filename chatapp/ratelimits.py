@@ -35,6 +35,7 @@ LIMIT_KEYS = (
     "RATELIMIT_CHAT",
     "RATELIMIT_SESSIONS",
     "RATELIMIT_INSIGHTS",
+    "RATELIMIT_UPLOADS",
     "RATELIMIT_ANONYMOUS",
     "RATELIMIT_LOGIN",
 )
@@ -64,6 +65,8 @@ chat_limit = _shared("RATELIMIT_CHAT", "chat")
 session_limit = _shared("RATELIMIT_SESSIONS", "sessions")
 #: Generating insights (for the insights feature).
 insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
+#: Adding documents to knowledge collections (uploads and text).
+upload_limit = _shared("RATELIMIT_UPLOADS", "uploads")
 
 
 def is_authenticated() -> bool:

@@ -1,10 +1,11 @@
 """The JSON API: ``/api`` blueprints, and seed 001's paths at the root."""
 
-from . import chat, insights, legacy, personalities
+from . import chat, insights, knowledge, legacy, personalities
 from .views import bp, health_bp
 
 bp.register_api(chat.bp)
 bp.register_api(insights.bp)
+bp.register_api(knowledge.bp)
 bp.register_api(personalities.bp)
 blueprints = (bp, health_bp, legacy.bp)
 

@@ -24,7 +24,9 @@ Endpoints, under any API version (``v1``, ``v1beta``):
 Model requests (``generateContent`` and ``streamGenerateContent``) each consume one
 scripted :class:`Reply`, first in first out; with none queued, ``server.default`` applies,
 and with no default the server echoes: ``"Echo: <last user text> (turns=<contents>)"``.
-Other endpoints never consume scripts.
+Other endpoints never consume them; embedding requests take theirs from a queue of their
+own, :meth:`GeminiWireServer.script_embeddings` (an error reply fails the whole batch; a
+200 reply answers normally).
 
 Run as a process for benchmarks (prints the base URL on the first line, serves until
 killed)::
@@ -460,7 +462,14 @@ class _Connection(asyncio.Protocol):
         elif record.method_name == "countTokens":
             self.send_json(200, {"totalTokens": count_tokens(record.body)})
         elif record.method_name in ("batchEmbedContents", "embedContent"):
-            self.send_json(200, _embeddings(record.body))
+            reply = self.owner._next_embed_reply()
+            if reply.http_error:
+                headers = (
+                    {} if reply.retry_after is None else {"Retry-After": str(reply.retry_after)}
+                )
+                self.send_json(reply.status, reply.error_body(), headers)
+            else:
+                self.send_json(200, _embeddings(record.body))
         else:
             message = f"Method {record.method_name} is not supported by this test server."
             self.send_json(404, Reply(status=404, message=message).error_body())
@@ -671,6 +680,7 @@ class GeminiWireServer:
         self._changed = threading.Condition()
         self._requests: deque[Recorded] = deque(maxlen=max_records)
         self._scripts: deque[Reply] = deque()
+        self._embed_scripts: deque[Reply] = deque()
         self._disconnects = 0
         self._numbers = itertools.count()
         self._stopping = threading.Event()
@@ -754,11 +764,17 @@ class GeminiWireServer:
         with self._changed:
             self._scripts.extend(replies)
 
+    def script_embeddings(self, *replies: Reply) -> None:
+        """Queue replies for the next embedding requests, one each, in order."""
+        with self._changed:
+            self._embed_scripts.extend(replies)
+
     def reset(self) -> None:
         """Forget requests, queued scripts, the default reply and the disconnect count."""
         with self._changed:
             self._requests.clear()
             self._scripts.clear()
+            self._embed_scripts.clear()
             self._disconnects = 0
             self.default = None
 
@@ -824,6 +840,10 @@ class GeminiWireServer:
             if self._scripts:
                 return self._scripts.popleft()
         return self.default or Reply()
+
+    def _next_embed_reply(self) -> Reply:
+        with self._changed:
+            return self._embed_scripts.popleft() if self._embed_scripts else Reply()
 
     def _note_disconnect(self, record: Recorded) -> None:
         with self._changed:
