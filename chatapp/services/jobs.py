@@ -236,6 +236,15 @@ def run_pending(limit: int | None = None, worker: str | None = None) -> int:
     return count
 
 
+def work(stop: threading.Event, poll: float = POLL_SECONDS) -> None:
+    """Run due jobs until ``stop`` is set (the foreground worker), polling when idle."""
+    worker = worker_name()
+    while not stop.is_set():
+        if not run_one(worker):
+            db.session.remove()
+            stop.wait(poll)
+
+
 class Runner:
     """A daemon thread running due jobs for one app, polling the table every second."""
 
