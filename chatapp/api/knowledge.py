@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ValidationError
 
 from chatapp import schemas
-from chatapp.errors import ApiError, validation_details
+from chatapp.errors import ApiError, validation_error
 from chatapp.ratelimits import session_limit, upload_limit
 from chatapp.services.knowledge import collections, documents
 
@@ -146,15 +146,7 @@ def _validated(model: Any, data: Any) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        details = validation_details(exc)
-        fields = ", ".join(d["field"] for d in details)
-        raise ApiError(
-            400,
-            "VALIDATION_ERROR",
-            f"Check these fields and try again: {fields}.",
-            error="Validation failed",
-            details=details,
-        ) from exc
+        raise validation_error(exc) from exc
 
 
 @bp.get(

@@ -19,7 +19,8 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -81,6 +82,7 @@ def enqueue(kind: str, payload: dict[str, Any], delay: float = 0) -> Job:
 
 
 def _seconds(value: float) -> timedelta:
+    """``value`` seconds."""
     return timedelta(seconds=value)
 
 
@@ -112,6 +114,7 @@ class JobContext:
 
 
 def _lease_end() -> datetime:
+    """When a lease taken now ends."""
     return utcnow() + _seconds(current_app.config["JOB_LEASE_SECONDS"])
 
 
@@ -174,7 +177,8 @@ def run_one(worker: str | None = None) -> bool:
 def _run(ctx: JobContext, handler: Handler) -> None:
     """Run a handler and record how it ended."""
     try:
-        handler.run(ctx)
+        with _lease_kept(ctx):
+            handler.run(ctx)
     except Retry as retry:
         db.session.rollback()
         _requeue(ctx, retry)
@@ -190,6 +194,39 @@ def _run(ctx: JobContext, handler: Handler) -> None:
         _give_up(ctx, handler, f"{type(exc).__name__}: {exc}")
     else:
         _finish(ctx, "done", None)
+
+
+@contextmanager
+def _lease_kept(ctx: JobContext) -> Iterator[None]:
+    """Renew the job's lease from a helper thread while the handler works.
+
+    The lease then outlives any single slow step (an embedding call with retries); only a
+    dead process stops renewing it.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    done = threading.Event()
+    thread = threading.Thread(target=_keep_lease, args=(app, ctx, done), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _keep_lease(app: Flask, ctx: JobContext, done: threading.Event) -> None:
+    """Extend the lease every third of its length until ``done``."""
+    interval = max(0.5, app.config["JOB_LEASE_SECONDS"] / 3)
+    while not done.wait(interval):
+        try:
+            with app.app_context(), db.engine.begin() as connection:
+                connection.execute(
+                    update(Job)
+                    .where(Job.id == ctx.id, Job.worker == ctx.worker, Job.state == "running")
+                    .values(lease_until=_lease_end())
+                )
+        except Exception:
+            log.exception("Job %s: could not renew its lease", ctx.id)
 
 
 def _give_up(ctx: JobContext, handler: Handler, reason: str) -> None:

@@ -96,6 +96,13 @@ def test_rate_limit_backs_off_and_resumes_with_batches_kept(app, alice, wire):
     assert sum(sent) == document["chunksTotal"] + 3  # the failed batch, sent twice; no more
 
 
+def lapse_leases(app: Flask) -> None:
+    """Let time pass: every running job's lease has lapsed (its worker is presumed dead)."""
+    with app.app_context():
+        db.session.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+
+
 def _make_due(app: Flask) -> None:
     """Let time pass: every queued job is due now."""
     with app.app_context():
@@ -167,9 +174,7 @@ def test_job_whose_lease_lapsed_is_resumed(app, alice, wire):
     document = alice.call("GET", f"/api/v1/documents/{body['id']}").json
     assert document["status"] == "indexing" and document["chunksDone"] == 3
     assert run_jobs(app) == 0  # the lease still holds
-    with app.app_context():
-        db.session.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    lapse_leases(app)
     assert run_jobs(app) == 1
     document = alice.call("GET", f"/api/v1/documents/{body['id']}").json
     assert document["status"] == "ready" and document["chunksDone"] == document["chunksTotal"]
@@ -191,9 +196,7 @@ def test_reindex_swaps_generations_atomically(app, alice, wire):
     _die_after_first_batch(app, body["id"])
     assert _live_ids(app, body["id"]) == [c.id for c in old]
     assert len(chunks_of(app, body["id"])) == 2 * len(old)  # the new set, unpublished
-    with app.app_context():
-        db.session.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
-        db.session.commit()
+    lapse_leases(app)
     run_jobs(app)
     new = chunks_of(app, body["id"])
     assert {c.generation for c in new} == {2} and len(new) == len(old)
