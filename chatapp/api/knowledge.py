@@ -21,6 +21,26 @@ tag = Tag(name="knowledge", description="Collections of documents the model answ
 READ_ERRORS = {**schemas.errors(404), **schemas.AUTHED_ERRORS}
 WRITE_ERRORS = {**schemas.errors(404), **schemas.BODY_ERRORS}
 UPLOAD_ERRORS = {**schemas.errors(404, 415, 422), **schemas.BODY_ERRORS}
+# The upload route parses its body itself (multipart or JSON), so its body is declared here.
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "title": {"type": "string", "maxLength": 500},
+                        "url": {"type": "string", "format": "uri"},
+                    },
+                }
+            },
+            "application/json": {"schema": schemas.DocumentTextIn.model_json_schema()},
+        },
+    }
+}
 
 
 @bp.get("/collections", tags=[tag], responses={200: schemas.CollectionList, **READ_ERRORS})
@@ -99,6 +119,7 @@ def list_documents(path: schemas.CollectionPath) -> dict[str, Any]:
     "/collections/<collection_id>/documents",
     tags=[tag],
     responses={201: schemas.DocumentOut, 200: schemas.DocumentOut, **UPLOAD_ERRORS},
+    openapi_extensions=UPLOAD_BODY,
 )
 @accepts_upload
 @upload_limit

@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from chatapp import schemas
 from tests.support.documents import new_collection, pdf_bytes, run_jobs, upload
 
 HTML = b"""<!DOCTYPE html><html><head><title>Page</title><style>p { color: red }</style>
@@ -187,3 +188,21 @@ def test_browser_upload_needs_csrf(app, client, auth):
     form = {"file": (io.BytesIO(b"hello"), "a.txt")}
     accepted = client.post(path, data=form, content_type="multipart/form-data", headers=headers)
     assert accepted.status_code == 201
+
+
+def test_responses_match_their_declared_schemas(app, alice):
+    """What the routes send is what the OpenAPI document says they send."""
+    collection = new_collection(alice)
+    added = upload(alice, collection, "a.md", b"# A\n\nText.")
+    schemas.DocumentOut.model_validate(added.json)
+    run_jobs(app)
+    listing = alice.call("GET", f"/api/v1/collections/{collection}/documents").json
+    schemas.DocumentList.model_validate(listing)
+    detail = alice.call("GET", f"/api/v1/documents/{added.json['id']}").json
+    assert schemas.DocumentDetail.model_validate(detail).status == "ready"
+    schemas.CollectionList.model_validate(alice.call("GET", "/api/v1/collections").json)
+    one = alice.call("GET", f"/api/v1/collections/{collection}").json
+    schemas.CollectionOut.model_validate(one)
+    spec = alice.call("GET", "/api/v1/openapi.json").json
+    body = spec["paths"]["/api/v1/collections/{collection_id}/documents"]["post"]["requestBody"]
+    assert set(body["content"]) == {"multipart/form-data", "application/json"}
