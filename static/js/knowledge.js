@@ -75,6 +75,7 @@ function collectionItem(collection) {
 }
 
 function selectCollection(collection) {
+  const switched = state.current?.id !== collection.id;
   state.current = collection;
   renderCollections();
   els.section.hidden = false;
@@ -83,8 +84,10 @@ function selectCollection(collection) {
   els.sharedMark.textContent = collection.writable ? "Shared" : "Shared · read-only";
   els.deleteCollection.hidden = !collection.writable;
   els.uploadArea.hidden = !collection.writable;
-  els.uploads.replaceChildren();
-  els.documents.replaceChildren();
+  if (switched) {
+    els.uploads.replaceChildren();
+    els.documents.replaceChildren();
+  }
   loadDocuments();
 }
 
