@@ -236,3 +236,17 @@ def test_document_deleted_while_queued_or_indexing(app, alice):
     assert run_jobs(app) == 1
     with app.app_context():
         assert db.session.scalars(select(Job.state)).all() == ["done"]
+
+
+def test_a_job_that_keeps_dying_is_given_up(app, alice):
+    """After too many claims the document is failed (retryable), never left indexing."""
+    collection = new_collection(alice)
+    body = add(alice, collection)
+    with app.app_context():
+        db.session.execute(update(Job).values(attempts=jobs.MAX_ATTEMPTS))
+        db.session.commit()
+    run_jobs(app)
+    document = alice.call("GET", f"/api/v1/documents/{body['id']}").json
+    assert document["status"] == "failed" and document["error"]["code"] == "INDEXING_FAILED"
+    with app.app_context():
+        assert db.session.scalars(select(Job.state)).all() == ["failed"]

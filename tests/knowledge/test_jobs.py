@@ -157,3 +157,37 @@ def test_lease_is_renewed_while_the_handler_works(app):
         jobs.run_pending()
     assert renewed.is_set()
     assert job_row(app, key).state == "done"
+
+
+def test_foreground_worker_runs_jobs_until_stopped(app):
+    """`flask worker`'s loop runs queued jobs as they come, and ends when told to."""
+    stop = threading.Event()
+
+    def work() -> None:
+        with app.app_context():
+            jobs.work(stop, poll=0.05)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    try:
+        key = queue(app, "test.ok", n=7)
+        for _ in range(200):
+            if job_row(app, key).state == "done":
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+    assert job_row(app, key).state == "done" and calls == [{"n": 7}]
+
+
+def test_in_app_runner_starts_only_when_configured(app):
+    """Tests get no runner thread unless they ask; asking starts one with the first request."""
+    assert not jobs.runs_in_app(app)
+    app.test_client().get("/api/health")
+    assert "jobs" not in app.extensions
+    app.config["JOBS_IN_APP_WHEN_TESTING"] = True
+    assert jobs.runs_in_app(app)
+    app.config["JOBS_IN_APP"] = False
+    assert not jobs.runs_in_app(app)
