@@ -102,6 +102,8 @@ def test_empty_and_missing_files(alice):
     collection = new_collection(alice)
     empty = upload(alice, collection, "blank.txt", b"  \n\n ")
     assert empty.status_code == 422 and empty.json["code"] == "EMPTY_DOCUMENT"
+    scanned = upload(alice, collection, "scan.pdf", pdf_bytes([""]))
+    assert scanned.status_code == 422 and "scanned PDF" in scanned.json["message"]
     missing = alice.call(
         "POST",
         f"/api/v1/collections/{collection}/documents",

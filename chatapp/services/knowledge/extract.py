@@ -90,12 +90,9 @@ def extract(data: bytes, name: str | None) -> Extracted:
     else:
         result = Extracted(normalise_text(data.decode("utf-8-sig")), mime)
     if not result.text.strip():
-        raise ApiError(
-            422,
-            "EMPTY_DOCUMENT",
-            f"{name or 'The document'} has no text to index.",
-            error="No text",
-        )
+        hint = " (a scanned PDF holds only images)" if mime == "application/pdf" else ""
+        message = f"{name or 'The document'} has no text to index{hint}."
+        raise ApiError(422, "EMPTY_DOCUMENT", message, error="No text")
     return result
 
 
