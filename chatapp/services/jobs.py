@@ -126,21 +126,32 @@ def _due(now: datetime) -> Any:
     )
 
 
-def claim(worker: str) -> JobContext | None:
+def claim(worker: str, tries: int = 5) -> JobContext | None:
     """Claim the oldest due job for ``worker``, or return None when there is none."""
-    now = utcnow()
-    oldest = select(Job).where(_due(now)).order_by(Job.run_after, Job.id).limit(1)
-    if db.engine.dialect.name == "postgresql":
-        job = db.session.scalars(oldest.with_for_update(skip_locked=True)).first()
-        if job is None:
-            db.session.rollback()
-            return None
-        key = job.id
-    else:
-        key = db.session.scalar(oldest.with_only_columns(Job.id))
+    for _ in range(tries):
+        key = _oldest_due()
         if key is None:
-            db.session.rollback()
             return None
+        if _take(key, worker):
+            job = db.session.get(Job, key, populate_existing=True)
+            return JobContext(job, worker) if job is not None else None
+    return None  # lost every race: other runners are busy with the queue
+
+
+def _oldest_due() -> int | None:
+    """The id of the oldest due job (locked on PostgreSQL, skipping locked rows)."""
+    oldest = select(Job.id).where(_due(utcnow())).order_by(Job.run_after, Job.id).limit(1)
+    if db.engine.dialect.name == "postgresql":
+        oldest = oldest.with_for_update(skip_locked=True)
+    key = db.session.scalar(oldest)
+    if key is None:
+        db.session.rollback()
+    return key
+
+
+def _take(key: int, worker: str) -> bool:
+    """Mark job ``key`` as ``worker``'s if it is still due; return whether it was."""
+    now = utcnow()
     claimed = db.session.execute(
         update(Job)
         .where(Job.id == key, _due(now))
@@ -153,10 +164,7 @@ def claim(worker: str) -> JobContext | None:
         )
     )
     db.session.commit()
-    if claimed.rowcount != 1:
-        return None  # another runner won this one (SQLite); the caller tries again
-    job = db.session.get(Job, key, populate_existing=True)
-    return JobContext(job, worker) if job is not None else None
+    return claimed.rowcount == 1
 
 
 def run_one(worker: str | None = None) -> bool:
