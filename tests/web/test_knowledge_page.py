@@ -82,7 +82,7 @@ def create_collection(tab: Page, name: str) -> None:
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium package")
 def test_upload_becomes_ready_and_text_stays_text(tab: Page, tmp_path: Path) -> None:
-    """A picked file uploads with a progress bar and turns ready; a title with markup is text."""
+    """Picked and dropped files upload and turn ready; a title with markup stays text."""
     tab.login()
     tab.goto("/knowledge")
     create_collection(tab, "Garden")
@@ -100,11 +100,24 @@ def test_upload_becomes_ready_and_text_stays_text(tab: Page, tmp_path: Path) -> 
     tab.page.locator("#file-input").set_input_files(str(image))
     refused = tab.page.locator(".upload-item", has_text="photo.png")
     expect(refused).to_contain_text("Failed: photo.png is not a supported type")
-    expect(tab.page.locator(".collection-item")).to_contain_text("1 document")
+    dropped = tab.page.evaluate_handle(
+        """() => {
+            const data = new DataTransfer();
+            data.items.add(new File(["Pears ripen off the tree."], "pears.txt"));
+            return data;
+        }"""
+    )
+    tab.page.dispatch_event("#dropzone", "drop", {"dataTransfer": dropped})
+    pears = tab.page.locator(".document-item", has_text="pears.txt")
+    expect(pears).to_have_attribute("data-status", "ready", timeout=20_000)
+    expect(tab.page.locator(".document-item")).to_have_count(2)
+    item = tab.page.locator(".document-item", has_text="onerror")
+    expect(tab.page.locator(".collection-item")).to_contain_text("2 documents")
     tab.page.get_by_role("button", name=f"Delete {notes.name}").click()
     tab.page.get_by_role("button", name="Delete", exact=True).click()
     expect(item).to_have_count(0)
-    expect(tab.page.locator("#documents-empty")).to_be_visible()
+    expect(tab.page.locator(".document-item")).to_have_count(1)
+    expect(tab.page.locator(".collection-item")).to_contain_text("1 document")
 
 
 @pytest.mark.browser
