@@ -9,6 +9,7 @@ from flask_openapi3 import Info, OpenAPI
 
 from chatapp import api, auth, cli, config, database, errors, gemini, ratelimits, web
 from chatapp.extensions import csrf, login_manager
+from chatapp.services import jobs
 from chatapp.services.chat import stops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +47,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     errors.init_app(app)
     gemini.init_app(app)
     stops.init_app(app)
+    jobs.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
     return app

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+import threading
 from datetime import datetime
 
 import click
@@ -10,8 +13,11 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from chatapp.errors import ApiError
-from chatapp.services import accounts, seed
+from chatapp.gemini import get_model
+from chatapp.models import User
+from chatapp.services import accounts, jobs, seed
 from chatapp.services.insights import batch
+from chatapp.services.knowledge import collections, ingest
 
 
 @click.command("init-db")
@@ -96,6 +102,97 @@ def weekly_insights_command(week: datetime | None, username: str | None, all_use
         raise click.exceptions.Exit(1)
 
 
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--collection", "name", required=True, help="Collection name (created if missing).")
+@click.option("--shared", is_flag=True, help="A shared collection, readable by every user.")
+@click.option("--user", "username", help="A private collection of this user.")
+@click.option("--no-wait", is_flag=True, help="Only queue the indexing (a worker does it).")
+@with_appcontext
+def ingest_command(
+    paths: tuple[str, ...], name: str, shared: bool, username: str | None, no_wait: bool
+) -> None:
+    """Add files and directories (text, Markdown, HTML, PDF) to a collection and index them.
+
+    Unchanged files are skipped; changed ones are re-indexed. Exits 1 if any file failed.
+    """
+    owner = _owner(shared, username)
+    collection = collections.find_or_create(name, owner)
+    files = ingest.walk(paths)
+    report = ingest.Report()
+    steps = ingest.ingest_files(collection, files, owner, report)
+    with click.progressbar(steps, length=len(files), label=f"Ingesting into {name}") as bar:
+        for _ in bar:
+            pass
+    if not no_wait:
+        _index_now(report.queued)
+        report.failed.extend(ingest.failures(report.queued))
+    click.echo(report.summary())
+    for path, reason in report.failed:
+        click.echo(f"Failed: {path}: {reason}", err=True)
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
+def _owner(shared: bool, username: str | None) -> User | None:
+    """The owner named by ``--user`` (None for ``--shared``); exactly one must be given."""
+    if shared == (username is not None):
+        raise click.UsageError("Give either --shared or --user NAME.")
+    if username is None:
+        return None
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    return user
+
+
+def _index_now(document_ids: list[str]) -> None:
+    """Run the queued indexing jobs in this process, with a progress bar."""
+    if not document_ids:
+        return
+    with click.progressbar(length=len(document_ids), label="Indexing") as bar:
+        while jobs.run_one():
+            bar.update(1)
+
+
+@click.command("reindex")
+@click.option("--no-wait", is_flag=True, help="Only queue the work (a worker does it).")
+@with_appcontext
+def reindex_command(no_wait: bool) -> None:
+    """Re-embed documents lacking vectors of GEMINI_EMBEDDING_MODEL/GEMINI_EMBEDDING_DIM.
+
+    Run it after setting an API key or changing the embedding model; failed documents are
+    retried too. Exits 1 if any document failed.
+    """
+    if not get_model().can_embed:
+        raise click.ClickException("No GEMINI_API_KEY: documents stay full-text only.")
+    queued = ingest.queue_reindex(ingest.stale_documents())
+    if not no_wait:
+        _index_now(queued)
+    failed = ingest.failures(queued)
+    click.echo(f"{len(queued)} documents re-indexed, {len(failed)} failed.")
+    for title, reason in failed:
+        click.echo(f"Failed: {title}: {reason}", err=True)
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
+@with_appcontext
+def worker_command(once: bool) -> None:
+    """Run background jobs (document indexing, ...) in the foreground until interrupted."""
+    if once:
+        click.echo(f"Ran {jobs.run_pending()} jobs.")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo("Running background jobs; Ctrl-C to stop.")
+    with contextlib.suppress(KeyboardInterrupt):
+        jobs.work(stop)
+    click.echo("Worker stopped.")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     commands = (
@@ -104,6 +201,9 @@ def init_app(app: Flask) -> None:
         create_token_command,
         seed_command,
         weekly_insights_command,
+        ingest_command,
+        reindex_command,
+        worker_command,
     )
     for command in commands:
         app.cli.add_command(command)

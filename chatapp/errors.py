@@ -102,17 +102,22 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
     return details
 
 
-def validation_error_response(exc: ValidationError) -> Response:
-    """Render a request that failed schema validation (flask-openapi3 calls this)."""
+def validation_error(exc: ValidationError) -> ApiError:
+    """The 400 for input that failed schema validation, naming each field."""
     details = validation_details(exc)
     fields = ", ".join(d["field"] for d in details)
-    return error_response(
+    return ApiError(
         400,
         "VALIDATION_ERROR",
         f"Check these fields and try again: {fields}.",
         error="Validation failed",
         details=details,
     )
+
+
+def validation_error_response(exc: ValidationError) -> Response:
+    """Render a request that failed schema validation (flask-openapi3 calls this)."""
+    return validation_error(exc).to_response()
 
 
 def wants_json() -> bool:

@@ -37,6 +37,7 @@ LIMIT_KEYS = (
     "RATELIMIT_CHAT",
     "RATELIMIT_SESSIONS",
     "RATELIMIT_INSIGHTS",
+    "RATELIMIT_UPLOADS",
     "RATELIMIT_ANONYMOUS",
     "RATELIMIT_LOGIN",
 )
@@ -66,6 +67,8 @@ chat_limit = _shared("RATELIMIT_CHAT", "chat")
 session_limit = _shared("RATELIMIT_SESSIONS", "sessions")
 #: Generating insights (for the insights feature).
 insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
+#: Adding documents to knowledge collections (uploads and text).
+upload_limit = _shared("RATELIMIT_UPLOADS", "uploads")
 
 
 def login_limit(failed_status: int, **options: Any) -> Callable[[F], F]:

@@ -41,10 +41,30 @@ def public(view: F) -> F:
     return view
 
 
+def accepts_upload(view: F) -> F:
+    """Mark a view as taking a multipart file upload (or JSON) up to ``UPLOAD_MAX_BYTES``."""
+    view.accepts_upload = True  # type: ignore[attr-defined]
+    return view
+
+
+# Room for the multipart framing and form fields around an upload's file.
+UPLOAD_FRAMING_BYTES = 64 * 1024
+
+
 @bp.before_request
 def reject_malformed_json() -> None:
-    """Answer 400 for a body that claims to be JSON but is not, before anything else."""
+    """Answer 400 for a body that claims to be JSON but is not, before anything else.
+
+    Upload views (:func:`accepts_upload`) take multipart bodies too, under their own size
+    limit; every other route keeps the global ``MAX_CONTENT_LENGTH``.
+    """
+    uploading = getattr(bp_view(), "accepts_upload", False)
+    if uploading:
+        limit = current_app.config["UPLOAD_MAX_BYTES"] + UPLOAD_FRAMING_BYTES
+        request.max_content_length = limit
     if request.method in UNSAFE_METHODS and request.content_length:
+        if uploading and request.mimetype == "multipart/form-data":
+            return
         if not request.is_json:
             raise ApiError(
                 415,

@@ -8,6 +8,7 @@ from chatapp.schemas.accounts import *  # noqa: F403
 from chatapp.schemas.chat import *  # noqa: F403
 from chatapp.schemas.common import *  # noqa: F403
 from chatapp.schemas.insights import *  # noqa: F403
+from chatapp.schemas.knowledge import *  # noqa: F403
 from chatapp.schemas.legacy import *  # noqa: F403
 from chatapp.schemas.personalities import *  # noqa: F403
 from chatapp.schemas.retrieval import *  # noqa: F403

@@ -51,6 +51,13 @@ def weekly_insights() -> str:
     return render_template("web/insights.html")
 
 
+@bp.get("/knowledge")
+@login_required
+def knowledge() -> str:
+    """Knowledge collections: create them, upload documents, watch them being indexed."""
+    return render_template("web/knowledge.html")
+
+
 @bp.get("/settings")
 @login_required
 def settings() -> str:

@@ -25,8 +25,10 @@ Endpoints, under any API version (``v1``, ``v1beta``):
 Model requests (``generateContent`` and ``streamGenerateContent``) each consume one
 scripted :class:`Reply`, first in first out; with none queued, ``server.default`` applies,
 and with no default the server echoes: ``"Echo: <last user text> (turns=<contents>)"``.
-Other endpoints never consume scripts; ``server.embed_failure`` (a :class:`Reply` with an
-error ``status``) makes every embedding request fail until it is reset.
+Other endpoints never consume them; embedding requests take theirs from a queue of their
+own, :meth:`GeminiWireServer.script_embeddings` (an error reply fails the whole batch; a
+200 reply answers normally), and ``server.embed_failure`` (a :class:`Reply` with an error
+``status``) makes every embedding request fail until it is reset.
 
 Run as a process for benchmarks (prints the base URL on the first line, serves until
 killed)::
@@ -100,6 +102,7 @@ class GeminiWireServer:
         self._changed = threading.Condition()
         self._requests: deque[Recorded] = deque(maxlen=max_records)
         self._scripts: deque[Reply] = deque()
+        self._embed_scripts: deque[Reply] = deque()
         self._disconnects = 0
         self._numbers = itertools.count()
         self._stopping = threading.Event()
@@ -183,11 +186,24 @@ class GeminiWireServer:
         with self._changed:
             self._scripts.extend(replies)
 
+    def script_embeddings(self, *replies: Reply) -> None:
+        """Queue replies for the next embedding requests, one each, in order."""
+        with self._changed:
+            self._embed_scripts.extend(replies)
+
+    def next_embed_reply(self) -> Reply:
+        """The reply to the next embedding request: ``embed_failure``, or the next script."""
+        with self._changed:
+            if self.embed_failure is not None:
+                return self.embed_failure
+            return self._embed_scripts.popleft() if self._embed_scripts else Reply()
+
     def reset(self) -> None:
         """Forget requests, queued scripts, the default reply and the disconnect count."""
         with self._changed:
             self._requests.clear()
             self._scripts.clear()
+            self._embed_scripts.clear()
             self._disconnects = 0
             self.default = None
             self.embed_failure = None

@@ -228,9 +228,11 @@ class Connection(asyncio.Protocol):
         elif record.method_name == "countTokens":
             self.send_json(200, {"totalTokens": count_tokens(record.body)})
         elif record.method_name in ("batchEmbedContents", "embedContent"):
-            failure = self.owner.embed_failure
-            if failure is not None:
-                self.send_json(failure.status, failure.error_body())
+            reply = self.owner.next_embed_reply()
+            if reply.http_error:
+                retry = reply.retry_after
+                headers = {} if retry is None else {"Retry-After": str(retry)}
+                self.send_json(reply.status, reply.error_body(), headers)
             else:
                 self.send_json(200, embeddings_answer(record.body))
         else:

@@ -1,4 +1,3 @@
-# ruff: noqa: F811  (pytest fixtures imported from test_page are parameters here)
 """Grounded answers in the chat page: choose a collection, ask, follow [1] to its source.
 
 Chromium through Playwright against the live app and the local Gemini wire server. The
@@ -14,15 +13,9 @@ from typing import Any
 from tests.support.gemini_wire import GeminiWireServer, Reply, grounding_metadata
 from tests.support.knowledge import add_collection, add_document
 from tests.support.live_server import LiveServer
-from tests.web.test_page import (  # noqa: F401  (fixtures)
-    Page,
-    browser,
-    expect,
-    live,
-    pytestmark,
-    tab,
-    wire,
-)
+from tests.support.pages import BROWSER_MARKS, Page, expect
+
+pytestmark = BROWSER_MARKS
 
 EVIL_TITLE = "<img src=x onerror=alert(1)> Herons"
 EVIL_TEXT = "Herons nest in colonies. <script>alert(2)</script><a href='javascript:alert(3)'>x</a>"
@@ -38,14 +31,14 @@ def list_collections(tab: Page, collections: list[dict[str, Any]]) -> None:
 
 
 def test_cited_answer_links_to_its_source_shown_as_text(
-    live: LiveServer, tab: Page, wire: GeminiWireServer
+    live: LiveServer, tab: Page, page_wire: GeminiWireServer
 ) -> None:
     """[1] in the reply links to the sources panel; a hostile title and snippet stay text;
     web search suggestions are confined to a sandboxed frame."""
     birds = add_collection(live.app, "alice", "Birds")
     add_document(live.app, birds, EVIL_TITLE, [EVIL_TEXT], url="javascript:alert(4)")
     list_collections(tab, [{"id": birds, "name": "Birds", "shared": False}])
-    wire.script(Reply(text="Herons nest in colonies [1]. Owls too [5]."))
+    page_wire.script(Reply(text="Herons nest in colonies [1]. Owls too [5]."))
     tab.login()
     tab.page.get_by_text("Sources: off").click()
     tab.page.get_by_label("Birds").check()
@@ -68,7 +61,7 @@ def test_cited_answer_links_to_its_source_shown_as_text(
     session_id = tab.page.url.split("/chat/")[1].split("#")[0]
     assert live.messages(session_id)[0].content == "Where do herons nest?"
     tab.page.get_by_label("Web search (Google Search grounding)").check()
-    wire.script(
+    page_wire.script(
         Reply(
             text="Herons are birds.",
             grounding=grounding_metadata(

@@ -1,0 +1,137 @@
+"""Knowledge collections and documents (``/api/v1/collections``, ``/api/v1/documents``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from chatapp.schemas.common import Strict
+
+__all__ = [
+    "CollectionIn",
+    "CollectionList",
+    "CollectionOut",
+    "CollectionPatch",
+    "CollectionPath",
+    "DocumentDetail",
+    "DocumentError",
+    "DocumentList",
+    "DocumentOut",
+    "DocumentPath",
+    "DocumentTextIn",
+    "UploadForm",
+]
+
+Name = Field(min_length=1, max_length=200, pattern=r"\S")
+Url = Field(None, max_length=2000, pattern=r"^https?://\S+$")
+
+
+class CollectionIn(Strict):
+    """A new collection; ``shared`` (readable by everyone) is for administrators."""
+
+    name: str = Name
+    description: str | None = Field(None, max_length=2000)
+    shared: bool = False
+
+
+class CollectionPatch(Strict):
+    """Changes to a collection; only administrators change ``shared``."""
+
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
+    description: str | None = Field(None, max_length=2000)
+    shared: bool | None = None
+
+
+class CollectionOut(BaseModel):
+    """A collection the caller may read."""
+
+    id: str
+    name: str
+    description: str | None
+    shared: bool = Field(description="Readable by every user; written by administrators")
+    writable: bool = Field(description="The caller may add and delete documents")
+    documentCount: int
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class CollectionList(BaseModel):
+    """The caller's collections and the shared ones."""
+
+    collections: list[CollectionOut]
+    total: int
+
+
+class CollectionPath(BaseModel):
+    """A collection id in the path."""
+
+    collection_id: str
+
+
+class DocumentPath(BaseModel):
+    """A document id in the path."""
+
+    document_id: str
+
+
+class DocumentTextIn(Strict):
+    """A document given as text (the JSON form of adding a document)."""
+
+    title: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    text: str = Field(min_length=1)
+    url: str | None = Url
+
+
+class UploadForm(BaseModel):
+    """The form fields sent with an uploaded ``file``."""
+
+    title: str | None = Field(None, max_length=500)
+    url: str | None = Url
+
+
+class DocumentError(BaseModel):
+    """Why indexing failed (the same codes as chat's model errors)."""
+
+    code: str | None
+    message: str | None
+
+
+class DocumentOut(BaseModel):
+    """A document and its indexing status.
+
+    Added by multipart upload (``file``, optional ``title`` and ``url``) or by JSON
+    (:class:`DocumentTextIn`): 201 when new, 200 with the existing document when the
+    collection already holds the same text.
+    """
+
+    id: str
+    collectionId: str
+    title: str
+    url: str | None
+    source: str | None = Field(description="The uploaded file's name")
+    mimeType: str
+    size: int
+    status: Literal["pending", "indexing", "ready", "failed"]
+    error: DocumentError | None
+    chunksDone: int
+    chunksTotal: int
+    embedded: bool = Field(description="Has vectors; false: found by full-text search only")
+    pageCount: int | None
+    writable: bool
+    createdAt: datetime
+    updatedAt: datetime
+
+
+class DocumentDetail(DocumentOut):
+    """A document with its extracted text."""
+
+    text: str
+
+
+class DocumentList(BaseModel):
+    """A collection's documents, newest first."""
+
+    documents: list[DocumentOut]
+    total: int
