@@ -53,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
 
 def _register_blueprints(app: OpenAPI) -> None:
     """Attach the API, account and page blueprints."""
+    app.url_map.converters.update(api.converters)
     for blueprint in api.blueprints:
         app.register_api(blueprint)
     for name, blueprint in app.blueprints.items():

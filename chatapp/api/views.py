@@ -180,7 +180,7 @@ def list_tokens() -> dict[str, Any]:
 
 
 @bp.delete(
-    "/v1/auth/tokens/<int:token_id>",
+    "/v1/auth/tokens/<id:token_id>",
     tags=[account_tag],
     responses={200: schemas.Deleted, **schemas.errors(404), **schemas.AUTHED_ERRORS},
 )

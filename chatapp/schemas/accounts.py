@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import MAX_ID, Strict
 
 
 class UserOut(BaseModel):
@@ -60,7 +60,7 @@ class TokenList(BaseModel):
 class TokenPath(BaseModel):
     """A token id in the path."""
 
-    token_id: int
+    token_id: int = Field(ge=1, le=MAX_ID)
 
 
 @cache

@@ -9,7 +9,7 @@ from flask import current_app
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import MAX_ID, Strict
 
 
 def _check_message_length(text: str) -> str:
@@ -130,14 +130,14 @@ class SessionQuery(BaseModel):
     """Paging and filtering of the conversation list."""
 
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
     q: str | None = Field(None, max_length=200, description="Filter by title")
 
 
 class MessagesQuery(BaseModel):
     """Paging of a long conversation: messages older than ``before``."""
 
-    before: int | None = Field(None, ge=1)
+    before: int | None = Field(None, ge=1, le=MAX_ID)
     limit: int = Field(50, ge=1, le=200)
 
 

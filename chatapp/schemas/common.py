@@ -7,6 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The largest id a table can hold (PostgreSQL ``integer``): a larger path id is a 404, a
+# larger paging value a 400 naming it.
+MAX_ID = 2**31 - 1
+
 
 class Strict(BaseModel):
     """A request body: unknown fields are rejected, types are not coerced."""

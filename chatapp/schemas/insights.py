@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, RootModel
 
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import MAX_ID, Strict
 
 
 class BasedOn(BaseModel):
@@ -92,7 +92,7 @@ class GenerateOut(CurrentWeekOut):
 class WeeklyInsightPath(BaseModel):
     """A weekly insight id in the path."""
 
-    insight_id: int
+    insight_id: int = Field(ge=1, le=MAX_ID)
 
 
 class UsageInfo(BaseModel):
