@@ -7,7 +7,7 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
-from chatapp import api, auth, cli, config, database, errors, gemini, ratelimits, web
+from chatapp import api, auth, cli, config, database, errors, gemini, inputs, ratelimits, web
 from chatapp.extensions import csrf, login_manager
 from chatapp.services.chat import stops
 
@@ -44,6 +44,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     csrf.init_app(app)
     ratelimits.init_app(app)
     errors.init_app(app)
+    inputs.init_app(app)
     gemini.init_app(app)
     stops.init_app(app)
     cli.init_app(app)

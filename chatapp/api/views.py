@@ -13,7 +13,7 @@ from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
 
-from chatapp import schemas
+from chatapp import inputs, schemas
 from chatapp.errors import ApiError
 from chatapp.extensions import csrf, limiter
 from chatapp.services import accounts, health
@@ -40,16 +40,9 @@ def public(view: F) -> F:
 
 @bp.before_request
 def reject_malformed_json() -> None:
-    """Answer 400 for a body that claims to be JSON but is not, before anything else."""
-    if request.method in UNSAFE_METHODS and request.content_length:
-        if not request.is_json:
-            raise ApiError(
-                415,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Send the body as JSON (Content-Type: application/json).",
-            )
-        if request.get_json(silent=True) is None:
-            raise ApiError(400, "MALFORMED_JSON", "The request body is not valid JSON.")
+    """Check a write's body (JSON object, size, no NUL characters) before anything else."""
+    if request.method in UNSAFE_METHODS:
+        inputs.check_json_body()
 
 
 @bp.before_request

@@ -1,11 +1,28 @@
 """Browser forms for accounts (CSRF-protected by Flask-WTF)."""
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
 
+from chatapp.inputs import NUL, NUL_MESSAGE
 
-class LoginForm(FlaskForm):
+
+class Form(FlaskForm):
+    """A form that refuses NUL characters in any field (the rule of :mod:`chatapp.inputs`)."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        """Validate as usual, then refuse every text field containing a NUL character."""
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and NUL in field.data:
+                field.errors = [*field.errors, NUL_MESSAGE]
+                valid = False
+        return valid
+
+
+class LoginForm(Form):
     """Log in with a username or email and a password."""
 
     username = StringField("Username or email", validators=[DataRequired(), Length(max=255)])
@@ -13,7 +30,7 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me logged in")
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(Form):
     """Create an account."""
 
     username = StringField(
