@@ -66,6 +66,23 @@ session_limit = _shared("RATELIMIT_SESSIONS", "sessions")
 insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
 
 
+def failed_login(response: Response) -> bool:
+    """Whether a login attempt failed: a wrong password (401) or a registration that
+    found the username or email taken (409, which tells that an account exists)."""
+    return response.status_code in (401, 409)
+
+
+#: Password guesses: the login form, ``POST /api/v1/auth/tokens`` with a password, and
+#: registration draw on ONE per-IP budget of failed attempts, ``RATELIMIT_LOGIN``.
+login_limit = limiter.shared_limit(
+    configured("RATELIMIT_LOGIN"),
+    scope="login",
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=failed_login,
+)
+
+
 def is_authenticated() -> bool:
     """Whether the request carries a valid login cookie or API token.
 

@@ -16,6 +16,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from chatapp import inputs, schemas
 from chatapp.errors import ApiError
 from chatapp.extensions import csrf, limiter
+from chatapp.ratelimits import login_limit
 from chatapp.services import accounts, health
 
 bp = APIBlueprint(
@@ -133,7 +134,7 @@ def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
     responses={201: schemas.TokenCreated, **schemas.BODY_ERRORS},
 )
 @public
-@limiter.limit(lambda: _login_limit(), deduct_when=lambda response: response.status_code == 401)
+@login_limit
 def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     """Create a personal API token; the secret is in this response only.
 
@@ -143,11 +144,6 @@ def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     user = _token_creator(body)
     token, secret = accounts.create_token(user, body.name)
     return {"id": token.id, "name": token.name, "token": secret}, 201
-
-
-def _login_limit() -> str:
-    """Return the configured limit on failed logins."""
-    return current_app.config["RATELIMIT_LOGIN"]
 
 
 def _token_creator(body: schemas.TokenCreate) -> Any:

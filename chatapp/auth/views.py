@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from chatapp.auth.forms import LoginForm, RegisterForm
 from chatapp.errors import ApiError
-from chatapp.extensions import db, limiter, login_manager
+from chatapp.extensions import db, login_manager
 from chatapp.models import User
+from chatapp.ratelimits import login_limit
 from chatapp.services import accounts
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -23,13 +24,8 @@ def load_user(user_id: str) -> User | None:
     return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
-def _login_limit() -> str:
-    """Return the configured limit on failed logins."""
-    return current_app.config["RATELIMIT_LOGIN"]
-
-
 @bp.route("/register", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 409)
+@login_limit
 def register() -> Response | tuple[str, int] | str:
     """Show the registration form; create the account and log in."""
     form = RegisterForm()
@@ -46,7 +42,7 @@ def register() -> Response | tuple[str, int] | str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
+@login_limit
 def login() -> Response | tuple[str, int]:
     """Show the login form; log in and go where the person was going."""
     if current_user.is_authenticated:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from flask import request
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
@@ -67,11 +69,22 @@ def find_user(name: str) -> User | None:
 
 
 def authenticate(name: str, password: str) -> User | None:
-    """Return the user if ``password`` is right for username-or-email ``name``."""
+    """Return the user if ``password`` is right for username-or-email ``name``.
+
+    An unknown name costs the same hashing as a wrong password, so the time taken does not
+    tell whether an account exists.
+    """
     user = find_user(name)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
         return None
-    return user
+    return user if user.check_password(password) else None
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made like every stored one (once per process)."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
 def hash_token(token: str) -> str:
