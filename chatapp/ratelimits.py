@@ -67,9 +67,13 @@ insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
 
 
 def failed_login(response: Response) -> bool:
-    """Whether a login attempt failed: a wrong password (401) or a registration that
-    found the username or email taken (409, which tells that an account exists)."""
-    return response.status_code in (401, 409)
+    """Whether a login attempt failed: a wrong password (401, or 400 ``WRONG_PASSWORD`` when
+    changing it) or a registration that found the username or email taken (409, which
+    tells that an account exists)."""
+    if response.status_code in (401, 409):
+        return True
+    body = response.get_json(silent=True) if response.is_json else None
+    return isinstance(body, dict) and body.get("code") == "WRONG_PASSWORD"
 
 
 #: Password guesses: the login form, ``POST /api/v1/auth/tokens`` with a password, and

@@ -14,6 +14,7 @@ from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import inputs, schemas
+from chatapp.auth.views import renew_login
 from chatapp.errors import ApiError
 from chatapp.extensions import csrf, limiter
 from chatapp.ratelimits import login_limit
@@ -125,6 +126,25 @@ def me() -> dict[str, Any]:
 def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
     """Change the caller's settings: ``timezone`` (an IANA name; weeks follow it)."""
     return accounts.update_settings(g.user, body.timezone).to_dict()
+
+
+@bp.post(
+    "/v1/me/password",
+    tags=[account_tag],
+    responses={200: schemas.PasswordChanged, **schemas.BODY_ERRORS},
+)
+@login_limit
+def change_password(body: schemas.PasswordChange) -> dict[str, Any]:
+    """Change the caller's password (the current one is needed too).
+
+    Every browser logged in to the account is logged out, except this one when the
+    request came from it; API tokens keep working. A wrong current password counts
+    towards the failed-login limit.
+    """
+    user = accounts.change_password(g.user, body.currentPassword, body.newPassword)
+    if g.auth == "cookie":
+        renew_login(user)
+    return {"message": "Password changed; your other browsers have been logged out."}
 
 
 @bp.post(

@@ -3,10 +3,18 @@
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp
+from wtforms import BooleanField, EmailField, Field, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Regexp, ValidationError
 
 from chatapp.inputs import NUL, NUL_MESSAGE
+from chatapp.services import passwords
+
+
+def acceptable_password(_form: FlaskForm, field: Field) -> None:
+    """Refuse passwords that are too short or among the most common (NIST SP 800-63B)."""
+    found = passwords.problem(field.data or "")
+    if found is not None:
+        raise ValidationError(found[1])
 
 
 class Form(FlaskForm):
@@ -42,7 +50,7 @@ class RegisterForm(Form):
         ],
     )
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=255)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8, max=1024)])
+    password = PasswordField("Password", validators=[DataRequired(), acceptable_password])
     confirm = PasswordField(
         "Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")]
     )

@@ -82,3 +82,16 @@ class MeUpdate(Strict):
     """Settings of the caller's account."""
 
     timezone: Annotated[str, Field(max_length=64), AfterValidator(_check_timezone)]
+
+
+class PasswordChange(Strict):
+    """A new password: at least 8 characters and not one of the most common passwords."""
+
+    currentPassword: str = Field(min_length=1, max_length=1024)
+    newPassword: str = Field(min_length=8, max_length=1024)
+
+
+class PasswordChanged(BaseModel):
+    """Confirmation of a password change; the browser's other logins have ended."""
+
+    message: str
