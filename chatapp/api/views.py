@@ -67,10 +67,31 @@ def require_user() -> None:
             "Send 'Authorization: Bearer <token>', or log in in the browser.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    refuse_cross_site()
     if request.method in UNSAFE_METHODS:
         csrf.protect()
     g.user = current_user._get_current_object()
     g.auth = "cookie"
+
+
+# Sec-Fetch-Site values of requests the app's own pages make, or the person typed.
+OWN_FETCHES = ("same-origin", "none")
+
+
+def refuse_cross_site() -> None:
+    """Refuse a cookie-authenticated request another site started (a link, a form, a
+    script), even a GET: some GETs create data (``/chat/weekly-insights/stream`` saves an
+    insight). Browsers send ``Sec-Fetch-Site``; a Bearer token is never sent by a browser
+    on its own, so token requests are not checked.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in OWN_FETCHES:
+        raise ApiError(
+            403,
+            "CROSS_SITE_REQUEST",
+            "This request came from another site; open chatapp itself and try again.",
+            error="Cross-site request refused",
+        )
 
 
 def bp_view() -> Callable[..., Any] | None:
