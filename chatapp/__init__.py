@@ -7,8 +7,21 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
-from chatapp import api, auth, cli, config, database, errors, gemini, inputs, ratelimits, web
+from chatapp import (
+    api,
+    auth,
+    cli,
+    config,
+    database,
+    errors,
+    gemini,
+    inputs,
+    openapi,
+    ratelimits,
+    web,
+)
 from chatapp.extensions import csrf, login_manager
+from chatapp.openapi import ChatOpenAPI
 from chatapp.services.chat import stops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,9 +38,9 @@ SECURITY_SCHEMES = {
 
 def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     """Build and configure a new application instance."""
-    app = OpenAPI(
+    app = ChatOpenAPI(
         __name__,
-        info=Info(title="chatapp API", version="1"),
+        info=Info(title="chatapp API", version="1", description=openapi.DESCRIPTION),
         security_schemes=SECURITY_SCHEMES,
         doc_prefix="/api/v1",
         doc_url="/openapi.json",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cache
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -78,10 +78,23 @@ def _check_timezone(name: str) -> str:
     return name
 
 
+def _timezone_enum(schema: dict[str, Any]) -> None:
+    """List the accepted zone names in the OpenAPI document."""
+    schema["enum"] = sorted(_timezone_names())
+
+
 class MeUpdate(Strict):
     """Settings of the caller's account."""
 
-    timezone: Annotated[str, Field(max_length=64), AfterValidator(_check_timezone)]
+    timezone: Annotated[
+        str,
+        Field(
+            max_length=64,
+            description="An IANA time zone name (Europe/Berlin, UTC); weeks follow it",
+            json_schema_extra=_timezone_enum,
+        ),
+        AfterValidator(_check_timezone),
+    ]
 
 
 class PasswordChange(Strict):

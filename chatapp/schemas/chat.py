@@ -24,7 +24,15 @@ def _check_message_length(text: str) -> str:
     return text
 
 
-MessageText = Annotated[str, Field(min_length=1), AfterValidator(_check_message_length)]
+MessageText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        pattern=r"\S",
+        description="Not blank; at most CHAT_MAX_MESSAGE_CHARS characters (32,000 by default)",
+    ),
+    AfterValidator(_check_message_length),
+]
 # A conversation id in a body: a UUID, so a typo is a 400 naming the field, not a 404.
 SessionId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")]
 

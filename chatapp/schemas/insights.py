@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field, RootModel
 
 from chatapp.schemas.common import MAX_ID, Strict
 
+WEEK_START = "UTC instant; weeks run Saturday 00:00 to Friday 23:59:59 in the user's time zone"
+
 
 class BasedOn(BaseModel):
     """What an insight read."""
@@ -52,8 +54,8 @@ class WeeklyInsightOut(BaseModel):
 
     id: int
     user_id: int
-    week_start: datetime
-    week_end: datetime
+    week_start: datetime = Field(description=WEEK_START)
+    week_end: datetime = Field(description="UTC instant of the week's last second")
     content: str
     html: str
     entry_count: int
@@ -70,8 +72,8 @@ class CurrentWeekOut(BaseModel):
     """The current week's bounds and its insight, if generated."""
 
     insight: WeeklyInsightOut | None
-    weekStart: datetime
-    weekEnd: datetime
+    weekStart: datetime = Field(description=WEEK_START)
+    weekEnd: datetime = Field(description="UTC instant of the week's last second")
 
 
 class GenerateIn(Strict):

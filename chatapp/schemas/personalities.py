@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from chatapp.schemas.common import Strict
@@ -21,11 +21,21 @@ class PersonalityIn(Strict):
     system_prompt: SystemPrompt
 
 
-class PersonalityUpdate(Strict):
-    """Changes to one of the caller's personalities (at least one field)."""
+def _at_least_one(schema: dict[str, Any]) -> None:
+    """Document the update: one property at least, none of them nullable or defaulted."""
+    schema["minProperties"] = 1
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
 
-    name: PersonalityName | None = None
-    system_prompt: SystemPrompt | None = None
+
+class PersonalityUpdate(Strict):
+    """Changes to one of the caller's personalities (at least one field; null is refused,
+    leave a field out to keep it)."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _at_least_one(schema))
+
+    name: PersonalityName = None  # type: ignore[assignment]  # omitted: unchanged
+    system_prompt: SystemPrompt = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _not_empty(self) -> PersonalityUpdate:
