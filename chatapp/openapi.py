@@ -2,8 +2,8 @@
 
 * Every 400 is the one error shape (:class:`~chatapp.schemas.ErrorBody`), never
   flask-openapi3's array of validation errors: that is what the app answers.
-* Streaming routes answer ``text/event-stream``; their 200 declares that media type with the
-  schema of one event's ``data:``.
+* Streaming routes answer ``text/event-stream``; their 200 declares that media type, each
+  event's ``data`` being JSON of the route's event model.
 """
 
 from __future__ import annotations
@@ -46,9 +46,22 @@ def _declare_event_stream(response: dict[str, Any] | None) -> None:
     """Move a streaming route's 200 from ``application/json`` to ``text/event-stream``."""
     content = (response or {}).get("content", {})
     json = content.get("application/json")
-    if json and json.get("schema", {}).get("$ref", "").removeprefix(REF) in EVENT_MODELS:
-        content["text/event-stream"] = content.pop("application/json")
-        response["description"] = "Server-sent events; each `data:` line is one of these"
+    ref = (json or {}).get("schema", {}).get("$ref", "")
+    if ref.removeprefix(REF) in EVENT_MODELS:
+        del content["application/json"]
+        content["text/event-stream"] = {"schema": event_schema(ref)}
+        response["description"] = "Server-sent events; each event's `data` is one JSON object"
+
+
+def event_schema(ref: str) -> dict[str, Any]:
+    """One server-sent event whose ``data`` is JSON matching ``ref`` (as OpenAPI 3.2's
+    ``itemSchema`` would say; before 3.2 ``schema`` describes each event)."""
+    data = {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": {"$ref": ref},
+    }
+    return {"type": "object", "required": ["data"], "properties": {"data": data}}
 
 
 class ChatOpenAPI(OpenAPI):

@@ -67,7 +67,7 @@ insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
 
 
 def failed_login(response: Response) -> bool:
-    """Whether a login attempt failed: a wrong password (401, or 400 ``WRONG_PASSWORD`` when
+    """Whether a login attempt failed: a wrong password (401, or 403 ``WRONG_PASSWORD`` when
     changing it) or a registration that found the username or email taken (409, which
     tells that an account exists)."""
     if response.status_code in (401, 409):

@@ -6,6 +6,8 @@ from urllib.parse import urljoin
 from flask import Flask
 from flask.testing import FlaskClient
 
+from chatapp.schemas.common import NOT_BLANK
+
 DOC_ENDPOINTS = ("openapi.", "swagger.")
 
 
@@ -90,6 +92,9 @@ def test_streams_are_declared_as_event_streams(client: FlaskClient, auth) -> Non
         content = operation["responses"].get("200", {}).get("content", {})
         if "text/event-stream" in content:
             assert "application/json" not in content
+            data = content["text/event-stream"]["schema"]["properties"]["data"]
+            assert data["contentMediaType"] == "application/json"
+            assert data["contentSchema"]["$ref"].endswith("StreamEvent")
             streaming.add((path, method))
     assert streaming == set(STREAMS)
     response = client.get("/api/v1/chat/insights/stream", headers=auth.headers())
@@ -100,12 +105,12 @@ def test_streams_are_declared_as_event_streams(client: FlaskClient, auth) -> Non
 def test_schema_refuses_what_the_app_refuses(client: FlaskClient, auth) -> None:
     """Blank messages and null personality fields: refused by the schema and by the app."""
     schemas = _spec(client)["components"]["schemas"]
-    assert schemas["MessageIn"]["properties"]["message"]["pattern"] == r"\S"
-    assert schemas["PromptIn"]["properties"]["prompt"]["pattern"] == r"\S"
+    assert schemas["MessageIn"]["properties"]["message"]["pattern"] == NOT_BLANK
+    assert schemas["PromptIn"]["properties"]["prompt"]["pattern"] == NOT_BLANK
     update = schemas["PersonalityUpdate"]
     assert update["minProperties"] == 1
     for prop in update["properties"].values():
-        assert prop["type"] == "string" and "anyOf" not in prop and prop["pattern"] == r"\S"
+        assert prop["type"] == "string" and "anyOf" not in prop and prop["pattern"] == NOT_BLANK
     headers = auth.headers()
     body = {"name": "Mine", "system_prompt": "Be brief."}
     mine = client.post("/api/v1/personalities", json=body, headers=headers).json["id"]

@@ -10,7 +10,7 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import MAX_ID, Strict
+from chatapp.schemas.common import MAX_ID, NO_NUL, Strict
 
 
 class UserOut(BaseModel):
@@ -27,9 +27,9 @@ class UserOut(BaseModel):
 class TokenCreate(Strict):
     """Create a token: a logged-in browser needs only a name; a script sends its password."""
 
-    name: str = Field("token", min_length=1, max_length=100)
-    username: str | None = Field(None, min_length=1, max_length=255)
-    password: str | None = Field(None, min_length=1, max_length=1024)
+    name: str = Field("token", min_length=1, max_length=100, pattern=NO_NUL)
+    username: str | None = Field(None, min_length=1, max_length=255, pattern=NO_NUL)
+    password: str | None = Field(None, min_length=1, max_length=1024, pattern=NO_NUL)
 
 
 class TokenOut(BaseModel):
@@ -100,8 +100,8 @@ class MeUpdate(Strict):
 class PasswordChange(Strict):
     """A new password: at least 8 characters and not one of the most common passwords."""
 
-    currentPassword: str = Field(min_length=1, max_length=1024)
-    newPassword: str = Field(min_length=8, max_length=1024)
+    currentPassword: str = Field(min_length=1, max_length=1024, pattern=NO_NUL)
+    newPassword: str = Field(min_length=8, max_length=1024, pattern=NO_NUL)
 
 
 class PasswordChanged(BaseModel):

@@ -9,7 +9,7 @@ from flask import current_app
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import MAX_ID, Strict
+from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK, Strict
 
 
 def _check_message_length(text: str) -> str:
@@ -24,12 +24,14 @@ def _check_message_length(text: str) -> str:
     return text
 
 
+# Blank is checked by the validator (code ``string_blank``), NUL by chatapp.inputs; the
+# pattern tells the OpenAPI document the same.
 MessageText = Annotated[
     str,
     Field(
         min_length=1,
-        pattern=r"\S",
         description="Not blank; at most CHAT_MAX_MESSAGE_CHARS characters (32,000 by default)",
+        json_schema_extra={"pattern": NOT_BLANK},
     ),
     AfterValidator(_check_message_length),
 ]
@@ -42,7 +44,7 @@ class MessageIn(Strict):
 
     message: MessageText
     sessionId: SessionId | None = None
-    personalityId: str | None = Field(None, max_length=64)
+    personalityId: str | None = Field(None, max_length=64, pattern=NO_NUL)
 
 
 class MessageOut(BaseModel):
@@ -139,7 +141,7 @@ class SessionQuery(BaseModel):
 
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=MAX_ID)
-    q: str | None = Field(None, max_length=200, description="Filter by title")
+    q: str | None = Field(None, max_length=200, pattern=NO_NUL, description="Filter by title")
 
 
 class MessagesQuery(BaseModel):
@@ -152,7 +154,7 @@ class MessagesQuery(BaseModel):
 class TitleIn(Strict):
     """A new title."""
 
-    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    title: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
 
 
 class TitleOut(BaseModel):

@@ -12,6 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_ID = 2**31 - 1
 
 
+# Patterns of request text (the API refuses NUL characters everywhere, see chatapp.inputs);
+# they are written for Python, Rust (pydantic) and ECMA (JSON Schema) regexes alike.
+NO_NUL = r"^[^\x00]*$"
+#: ...and at least one character that is not whitespace.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
 class Strict(BaseModel):
     """A request body: unknown fields are rejected, types are not coerced."""
 

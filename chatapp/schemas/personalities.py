@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import NOT_BLANK, Strict
 
-PersonalityName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
-SystemPrompt = Annotated[str, Field(min_length=1, max_length=8000, pattern=r"\S")]
+PersonalityName = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
+SystemPrompt = Annotated[str, Field(min_length=1, max_length=8000, pattern=NOT_BLANK)]
 
 
 class PersonalityIn(Strict):

@@ -116,12 +116,12 @@ def end_logins(user: User) -> None:
 def change_password(user: User, current: str, new: str) -> User:
     """Set a new password after checking the current one; every browser login ends.
 
-    400 ``WRONG_PASSWORD`` for a wrong current password (it counts as a failed login),
+    403 ``WRONG_PASSWORD`` for a wrong current password (it counts as a failed login),
     400 ``VALIDATION_ERROR`` for a new password the rules refuse. API tokens stay valid.
     """
     if not user.check_password(current):
         raise AccountError(
-            400,
+            403,
             "WRONG_PASSWORD",
             "The current password is wrong.",
             details=[

@@ -124,14 +124,14 @@ def test_password_change_needs_csrf_from_a_browser(app: Flask) -> None:
 
 
 def test_wrong_current_password_changes_nothing_and_counts(app: Flask) -> None:
-    """A wrong current password is a 400 naming it, and counts as a failed login."""
+    """A wrong current password is a 403 naming it, and counts as a failed login."""
     browser = app.test_client()
     login(browser)
     statuses = []
     for _ in range(6):
         response = change_password(browser, "not it at all", NEW_PASSWORD)
         statuses.append(response.status_code)
-    assert statuses == [400] * 5 + [429]
+    assert statuses == [403] * 5 + [429]
     assert logged_in(browser)
     assert login(app.test_client(), NEW_PASSWORD) == 429  # the budget is spent for this IP
 
