@@ -91,3 +91,20 @@ def test_every_operation(fuzz_app: Any) -> None:
     failures = _fuzz(schema.exclude(method=REVOKE[0], path=REVOKE[1]))
     failures.update(_fuzz(_schema(fuzz_app, "bob").include(method=REVOKE[0], path=REVOKE[1])))
     assert not failures, "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
+
+
+def test_stateful_workflows(fuzz_app: Any) -> None:
+    """Sequences of calls following the links between operations (create, then read, rename
+    or delete what was created) keep every check."""
+    schema = _schema(fuzz_app, "alice").exclude(method=REVOKE[0], path=REVOKE[1])
+    workflow = schema.as_state_machine()
+    workflow.run(
+        settings=hypothesis.settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=6,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(hypothesis.HealthCheck),
+        )
+    )
