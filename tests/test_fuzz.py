@@ -7,6 +7,9 @@ token revocation route is fuzzed with bob's token, so alice's survives the run. 
 run follows the links between creating and reading/deleting operations.
 
 More examples locally: ``FUZZ_EXAMPLES=500 .venv/bin/python -m pytest tests/test_fuzz.py``.
+
+Operations are driven through hypothesis directly (``operation.as_strategy()``) rather than
+schemathesis' pytest loader, whose ``from_fixture`` sets a node attribute pytest 9 removed.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from chatapp.services import accounts
 from tests.conftest import POSTGRES_URL, build_app, close_app
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -44,24 +48,32 @@ def fuzz_app(
 
 
 def _token(app: Any, username: str) -> str:
-    from chatapp.services import accounts
-
+    """A new API token of ``username``."""
     with app.app_context():
         user = accounts.find_user(username)
         return accounts.create_token(user, "fuzz")[1]
 
 
 def _schema(app: Any, username: str) -> Any:
+    """The app's OpenAPI document, every request authenticated as ``username``."""
+    return _schema_with(app, {"Authorization": f"Bearer {_token(app, username)}"})
+
+
+def _schema_with(app: Any, headers: dict[str, str]) -> Any:
+    """The app's OpenAPI document, every request sending ``headers``."""
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
-    schema.config.update(headers={"Authorization": f"Bearer {_token(app, username)}"})
+    schema.config.update(headers=headers)
     schema.config.generation.update(max_examples=EXAMPLES, allow_x00=True)
     return schema
 
 
-def _fuzz(schema: Any) -> dict[str, str]:
-    """Run every operation of ``schema`` with generated cases; return failures by operation."""
+def _fuzz(schema: Any) -> tuple[dict[str, str], int]:
+    """Run every operation of ``schema`` with generated cases; return the failures by
+    operation, and how many operations ran."""
     failures: dict[str, str] = {}
+    operations = 0
     for result in schema.get_all_operations():
+        operations += 1
         operation = result.ok()
 
         @hypothesis.given(case=operation.as_strategy())
@@ -81,16 +93,21 @@ def _fuzz(schema: Any) -> dict[str, str]:
             call()
         except (Exception, BaseExceptionGroup) as exc:  # every failure is reported below
             failures[operation.label] = f"{type(exc).__name__}: {exc}"[:3000]
-    return failures
+    return failures, operations
 
 
 def test_every_operation(fuzz_app: Any) -> None:
     """No 500, responses as documented, invalid data refused, valid data accepted; alice's
     token survives (revocation is fuzzed with bob's)."""
-    schema = _schema(fuzz_app, "alice")
-    failures = _fuzz(schema.exclude(method=REVOKE[0], path=REVOKE[1]))
-    failures.update(_fuzz(_schema(fuzz_app, "bob").include(method=REVOKE[0], path=REVOKE[1])))
+    alice = {"Authorization": f"Bearer {_token(fuzz_app, 'alice')}"}
+    schema = _schema_with(fuzz_app, alice).exclude(method=REVOKE[0], path=REVOKE[1])
+    failures, called = _fuzz(schema)
+    more, revoked = _fuzz(_schema(fuzz_app, "bob").include(method=REVOKE[0], path=REVOKE[1]))
+    failures.update(more)
     assert not failures, "\n\n".join(f"{label}\n{text}" for label, text in failures.items())
+    spec = fuzz_app.test_client().get("/api/v1/openapi.json").json
+    assert called + revoked == sum(len(item) for item in spec["paths"].values())
+    assert fuzz_app.test_client().get("/api/v1/me", headers=alice).status_code == 200
 
 
 def test_stateful_workflows(fuzz_app: Any) -> None:
