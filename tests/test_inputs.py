@@ -3,7 +3,10 @@ or not an object, and chunked bodies, on SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
+import http.client
 import io
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +14,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from chatapp import create_app
-from tests.conftest import ApiUser, AuthActions, csrf_token, make_config
+from tests.conftest import PASSWORD, ApiUser, AuthActions, csrf_token, make_config
+from tests.support.live_server import LiveServer
 from tests.test_errors import assert_error
 
 NUL = "x\u0000y"
@@ -162,3 +166,41 @@ def test_a_chunked_body_past_the_limit_is_413(small_app: Flask) -> None:
     body = b'{"name": "' + b"x" * 500 + b'"}'
     response = _chunked(small_app.test_client(), body, {"Content-Type": "application/json"})
     assert_error(response, 413, "REQUEST_ENTITY_TOO_LARGE")
+
+
+def test_chunked_bodies_over_real_http(tmp_path: Path) -> None:
+    """The same checks through a real HTTP server that decodes Transfer-Encoding: chunked."""
+    with LiveServer(tmp_path / "live.db", MAX_CONTENT_LENGTH=200) as live:
+        live.create_user("alice")
+        host, port = live.url.removeprefix("http://").split(":")
+
+        def post(chunks: list[bytes], content_type: str = "application/json") -> Any:
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            connection.request(
+                "POST",
+                "/api/v1/auth/tokens",
+                body=iter(chunks),
+                headers={"Content-Type": content_type},
+                encode_chunked=True,
+            )
+            response = connection.getresponse()
+            result = response.status, json.loads(response.read() or b"null")
+            connection.close()
+            return result
+
+        login = json.dumps({"username": "alice", "password": PASSWORD}).encode()
+        assert post([login[:10], login[10:]])[0] == 201
+        assert post([b"{nope"]) == (400, ANY_CODE("MALFORMED_JSON"))
+        assert post([b"[]"]) == (400, ANY_CODE("VALIDATION_ERROR"))
+        assert post([b"x" * 150, b"x" * 150]) == (413, ANY_CODE("REQUEST_ENTITY_TOO_LARGE"))
+        assert post([b"name=x"], "text/plain") == (415, ANY_CODE("UNSUPPORTED_MEDIA_TYPE"))
+
+
+class ANY_CODE:
+    """Equal to any error body with this ``code``."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, dict) and other.get("code") == self.code
