@@ -7,8 +7,21 @@ from typing import Any
 
 from flask_openapi3 import Info, OpenAPI
 
-from chatapp import api, auth, cli, config, database, errors, gemini, ratelimits, web
+from chatapp import (
+    api,
+    auth,
+    cli,
+    config,
+    database,
+    errors,
+    gemini,
+    inputs,
+    openapi,
+    ratelimits,
+    web,
+)
 from chatapp.extensions import csrf, login_manager
+from chatapp.openapi import ChatOpenAPI
 from chatapp.services import jobs
 from chatapp.services.chat import stops
 
@@ -26,9 +39,9 @@ SECURITY_SCHEMES = {
 
 def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     """Build and configure a new application instance."""
-    app = OpenAPI(
+    app = ChatOpenAPI(
         __name__,
-        info=Info(title="chatapp API", version="1"),
+        info=Info(title="chatapp API", version="1", description=openapi.DESCRIPTION),
         security_schemes=SECURITY_SCHEMES,
         doc_prefix="/api/v1",
         doc_url="/openapi.json",
@@ -45,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     csrf.init_app(app)
     ratelimits.init_app(app)
     errors.init_app(app)
+    inputs.init_app(app)
     gemini.init_app(app)
     stops.init_app(app)
     jobs.init_app(app)
@@ -55,6 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
 
 def _register_blueprints(app: OpenAPI) -> None:
     """Attach the API, account and page blueprints."""
+    app.url_map.converters.update(api.converters)
     for blueprint in api.blueprints:
         app.register_api(blueprint)
     for name, blueprint in app.blueprints.items():

@@ -77,6 +77,13 @@ class Config:
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the login session
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # "Keep me logged in": the remember cookie's lifetime in seconds (30 days).
+    REMEMBER_COOKIE_DURATION = 30 * 24 * 3600
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Cookies only over HTTPS; always on in production, whatever is set here.
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_SECURE = False
 
 
 # Environment names that differ from the config key they set.
@@ -127,10 +134,24 @@ def _finish(app: Flask) -> None:
     if config["REDIS_URL"] and config["RATELIMIT_STORAGE_URI"] == "memory://":
         config["RATELIMIT_STORAGE_URI"] = config["REDIS_URL"]
     if config["CHATAPP_ENV"] == "production":
-        if config["SECRET_KEY"] in ("", "dev"):
-            raise RuntimeError("SECRET_KEY must be set to a long random value in production.")
+        _production(config)
     elif not config["SECRET_KEY"]:
         config["SECRET_KEY"] = _development_secret(Path(app.instance_path))
+
+
+# Shortest SECRET_KEY accepted in production, in bytes (it signs sessions and cookies).
+MIN_SECRET_BYTES = 32
+
+
+def _production(config: dict[str, Any]) -> None:
+    """Refuse a short or default secret key, and send cookies over HTTPS only."""
+    if len(str(config["SECRET_KEY"]).encode()) < MIN_SECRET_BYTES:
+        raise RuntimeError(
+            f"SECRET_KEY must be at least {MIN_SECRET_BYTES} random bytes in production; "
+            "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
+    config["SESSION_COOKIE_SECURE"] = True
+    config["REMEMBER_COOKIE_SECURE"] = True
 
 
 def _development_secret(instance: Path) -> str:

@@ -68,6 +68,8 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # An IANA zone name; weekly insights follow the user's own weeks.
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # Part of every login (session and remember cookie): bumping it ends them all.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     tokens: Mapped[list[ApiToken]] = relationship(
         back_populates="user", cascade="all, delete-orphan", passive_deletes=True
@@ -83,6 +85,10 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         """Return whether ``password`` matches the stored hash."""
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """The login id Flask-Login keeps in the session and remember cookie: ``id:version``."""
+        return f"{self.id}:{self.session_version or 0}"
 
 
 class ApiToken(db.Model):

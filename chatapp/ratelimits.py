@@ -71,17 +71,25 @@ insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
 upload_limit = _shared("RATELIMIT_UPLOADS", "uploads")
 
 
-def login_limit(failed_status: int, **options: Any) -> Callable[[F], F]:
-    """Limit failed logins and registrations per client IP (``RATELIMIT_LOGIN``).
+def failed_login(response: Response) -> bool:
+    """Whether a login attempt failed: a wrong password (401, or 403 ``WRONG_PASSWORD`` when
+    changing it) or a registration that found the username or email taken (409, which
+    tells that an account exists)."""
+    if response.status_code in (401, 409):
+        return True
+    body = response.get_json(silent=True) if response.is_json else None
+    return isinstance(body, dict) and body.get("code") == "WRONG_PASSWORD"
 
-    Only responses with ``failed_status`` (401: wrong password, 409: name taken) count, so
-    a person who gets in is never held up. The browser form and token creation share it.
-    """
-    return limiter.limit(
-        configured("RATELIMIT_LOGIN"),
-        deduct_when=lambda response: response.status_code == failed_status,
-        **options,
-    )
+
+#: Password guesses: the login form, ``POST /api/v1/auth/tokens`` with a password, and
+#: registration draw on ONE per-IP budget of failed attempts, ``RATELIMIT_LOGIN``.
+login_limit = limiter.shared_limit(
+    configured("RATELIMIT_LOGIN"),
+    scope="login",
+    key_func=get_remote_address,
+    methods=["POST"],
+    deduct_when=failed_login,
+)
 
 
 def is_authenticated() -> bool:

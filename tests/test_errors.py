@@ -2,12 +2,13 @@
 
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from chatapp import create_app
 from tests.support.app import make_config
-from tests.support.clients import AuthActions
+from tests.support.clients import ApiUser, AuthActions
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -96,3 +97,42 @@ def test_an_unreachable_database_is_a_503_in_the_error_shape(tmp_path: Path) -> 
     assert response.headers["Retry-After"] == "1"
     assert response.json["code"] == "DATABASE_UNAVAILABLE"
     assert "sqlite" not in response.get_data(as_text=True).lower()
+
+
+BIG = 2**31  # one past the largest id PostgreSQL's integer holds
+HUGE = 2**63  # past SQLite's integers too
+
+
+@pytest.mark.parametrize("value", [BIG, HUGE, 0])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/chat/weekly-insights/{}"),
+        ("DELETE", "/api/v1/chat/weekly-insights/{}"),
+        ("DELETE", "/api/v1/auth/tokens/{}"),
+    ],
+)
+def test_a_path_id_that_cannot_exist_is_404(alice: ApiUser, method: str, path: str, value: int):
+    """An id no table can hold is simply not found, on both databases."""
+    assert_error(alice.call(method, path.format(value)), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "value"),
+    [
+        ("/api/v1/chat/sessions", "offset", BIG),
+        ("/api/v1/chat/sessions", "offset", HUGE),
+        ("/api/v1/chat/sessions", "limit", HUGE),
+        ("/api/v1/chat/session/{}", "before", BIG),
+        ("/api/v1/chat/session/{}", "before", HUGE),
+        ("/api/v1/chat/session/{}", "limit", HUGE),
+    ],
+)
+def test_a_paging_value_out_of_range_is_400_naming_it(
+    alice: ApiUser, path: str, field: str, value: int
+) -> None:
+    """limit, offset and before past what the database holds are a 400 naming the field."""
+    session_id = alice.call("POST", "/api/v1/chat/session").json["id"]
+    response = alice.call("GET", path.format(session_id), query_string={field: value})
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert [d["field"] for d in body["details"]] == [field]

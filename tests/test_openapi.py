@@ -6,6 +6,8 @@ from urllib.parse import urljoin
 from flask import Flask
 from flask.testing import FlaskClient
 
+from chatapp.schemas.common import NOT_BLANK
+
 DOC_ENDPOINTS = ("openapi.", "swagger.")
 
 
@@ -53,3 +55,79 @@ def test_docs_page_serves_its_own_assets(client: FlaskClient) -> None:
             response = client.get(urljoin("/api/v1/swagger", asset))
             response.close()
             assert response.status_code == 200, asset
+
+
+def _spec(client: FlaskClient) -> dict:
+    return client.get("/api/v1/openapi.json").json
+
+
+def _operations(spec: dict):
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            yield path, method, operation
+
+
+def test_every_400_is_the_error_object(client: FlaskClient) -> None:
+    """A 400 is declared as ErrorBody everywhere, never flask-openapi3's validation array."""
+    spec = _spec(client)
+    for path, method, operation in _operations(spec):
+        schema = operation["responses"]["400"]["content"]["application/json"]["schema"]
+        assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, method)
+    assert "ValidationErrorModel" not in str(spec)
+
+
+STREAMS = [
+    ("/api/v1/chat/message/stream", "post"),
+    ("/api/v1/chat/insights/stream", "get"),
+    ("/api/v1/chat/weekly-insights/stream", "get"),
+    ("/api/v1/chat/weekly-insights/regenerate", "post"),
+]
+
+
+def test_streams_are_declared_as_event_streams(client: FlaskClient, auth) -> None:
+    """Streaming routes declare text/event-stream, and that is what they answer."""
+    spec = _spec(client)
+    streaming = set()
+    for path, method, operation in _operations(spec):
+        content = operation["responses"].get("200", {}).get("content", {})
+        if "text/event-stream" in content:
+            assert "application/json" not in content
+            data = content["text/event-stream"]["schema"]["properties"]["data"]
+            assert data["contentMediaType"] == "application/json"
+            assert data["contentSchema"]["$ref"].endswith("StreamEvent")
+            streaming.add((path, method))
+    assert streaming == set(STREAMS)
+    response = client.get("/api/v1/chat/insights/stream", headers=auth.headers())
+    assert response.mimetype == "text/event-stream"
+    response.close()
+
+
+def test_schema_refuses_what_the_app_refuses(client: FlaskClient, auth) -> None:
+    """Blank messages and null personality fields: refused by the schema and by the app."""
+    schemas = _spec(client)["components"]["schemas"]
+    assert schemas["MessageIn"]["properties"]["message"]["pattern"] == NOT_BLANK
+    assert schemas["PromptIn"]["properties"]["prompt"]["pattern"] == NOT_BLANK
+    update = schemas["PersonalityUpdate"]
+    assert update["minProperties"] == 1
+    for prop in update["properties"].values():
+        assert prop["type"] == "string" and "anyOf" not in prop and prop["pattern"] == NOT_BLANK
+    headers = auth.headers()
+    body = {"name": "Mine", "system_prompt": "Be brief."}
+    mine = client.post("/api/v1/personalities", json=body, headers=headers).json["id"]
+    url = f"/api/v1/personalities/{mine}"
+    for bad in ({"name": None}, {"name": None, "system_prompt": "x"}, {}, {"name": "  "}):
+        assert client.patch(url, json=bad, headers=headers).status_code == 400, bad
+    assert client.get(url, headers=headers).json["name"] == "Mine"
+    blank = client.post("/api/v1/chat/message", json={"message": " \n "}, headers=headers)
+    assert blank.status_code == 400
+
+
+def test_time_zones_are_described(client: FlaskClient) -> None:
+    """The accepted zone names are listed; week bounds and timestamps say which zone."""
+    spec = _spec(client)
+    schemas = spec["components"]["schemas"]
+    zone = schemas["MeUpdate"]["properties"]["timezone"]
+    assert "IANA" in zone["description"] and {"Europe/Berlin", "UTC"} <= set(zone["enum"])
+    assert "time zone" in schemas["CurrentWeekOut"]["properties"]["weekStart"]["description"]
+    assert "time zone" in schemas["WeeklyInsightOut"]["properties"]["week_start"]["description"]
+    assert "UTC" in spec["info"]["description"]

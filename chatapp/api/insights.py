@@ -72,7 +72,7 @@ def weekly_insight_history() -> list[Any]:
 
 
 @bp.get(
-    "/weekly-insights/<int:insight_id>",
+    "/weekly-insights/<id:insight_id>",
     tags=[weekly_tag],
     responses={200: schemas.WeeklyInsightOut, **schemas.errors(404), **schemas.AUTHED_ERRORS},
 )
@@ -82,7 +82,7 @@ def get_weekly_insight(path: schemas.WeeklyInsightPath) -> dict[str, Any]:
 
 
 @bp.delete(
-    "/weekly-insights/<int:insight_id>",
+    "/weekly-insights/<id:insight_id>",
     tags=[weekly_tag],
     responses={200: schemas.Success, **schemas.errors(404), **schemas.BODY_ERRORS},
 )

@@ -13,7 +13,8 @@ from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
 
-from chatapp import schemas
+from chatapp import inputs, schemas
+from chatapp.auth.views import renew_login
 from chatapp.bearer import request_bearer_user
 from chatapp.errors import ApiError
 from chatapp.extensions import csrf, limiter
@@ -53,7 +54,7 @@ UPLOAD_FRAMING_BYTES = 64 * 1024
 
 @bp.before_request
 def reject_malformed_json() -> None:
-    """Answer 400 for a body that claims to be JSON but is not, before anything else.
+    """Check a write's body (JSON object, size, no NUL characters) before anything else.
 
     Upload views (:func:`accepts_upload`) take multipart bodies too, under their own size
     limit; every other route keeps the global ``MAX_CONTENT_LENGTH``.
@@ -62,17 +63,12 @@ def reject_malformed_json() -> None:
     if uploading:
         limit = current_app.config["UPLOAD_MAX_BYTES"] + UPLOAD_FRAMING_BYTES
         request.max_content_length = limit
-    if request.method in UNSAFE_METHODS and request.content_length:
-        if uploading and request.mimetype == "multipart/form-data":
-            return
-        if not request.is_json:
-            raise ApiError(
-                415,
-                "UNSUPPORTED_MEDIA_TYPE",
-                "Send the body as JSON (Content-Type: application/json).",
-            )
-        if request.get_json(silent=True) is None:
-            raise ApiError(400, "MALFORMED_JSON", "The request body is not valid JSON.")
+    if request.method not in UNSAFE_METHODS:
+        return
+    if uploading and request.mimetype == "multipart/form-data":
+        inputs.check_form_fields()
+        return
+    inputs.check_json_body()
 
 
 @bp.before_request
@@ -95,10 +91,31 @@ def require_user() -> None:
             "Send 'Authorization: Bearer <token>', or log in in the browser.",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    refuse_cross_site()
     if request.method in UNSAFE_METHODS:
         csrf.protect()
     g.user = current_user._get_current_object()
     g.auth = "cookie"
+
+
+# Sec-Fetch-Site values of requests the app's own pages make, or the person typed.
+OWN_FETCHES = ("same-origin", "none")
+
+
+def refuse_cross_site() -> None:
+    """Refuse a cookie-authenticated request another site started (a link, a form, a
+    script), even a GET: some GETs create data (``/chat/weekly-insights/stream`` saves an
+    insight). Browsers send ``Sec-Fetch-Site``; a Bearer token is never sent by a browser
+    on its own, so token requests are not checked.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None and site not in OWN_FETCHES:
+        raise ApiError(
+            403,
+            "CROSS_SITE_REQUEST",
+            "This request came from another site; open chatapp itself and try again.",
+            error="Cross-site request refused",
+        )
 
 
 def bp_view() -> Callable[..., Any] | None:
@@ -155,13 +172,34 @@ def update_me(body: schemas.MeUpdate) -> dict[str, Any]:
 
 
 @bp.post(
+    "/v1/me/password",
+    tags=[account_tag],
+    responses={200: schemas.PasswordChanged, **schemas.BODY_ERRORS},
+)
+@login_limit
+def change_password(body: schemas.PasswordChange) -> dict[str, Any]:
+    """Change the caller's password (the current one is needed too).
+
+    Every browser logged in to the account is logged out, except this one when the
+    request came from it; API tokens keep working. A wrong current password counts
+    towards the failed-login limit.
+    """
+    user = accounts.change_password(g.user, body.currentPassword, body.newPassword)
+    if g.auth == "cookie":
+        renew_login(user)
+    return schemas.PasswordChanged(
+        message="Password changed; your other browsers have been logged out."
+    ).body()
+
+
+@bp.post(
     "/v1/auth/tokens",
     tags=[account_tag],
     security=[{}],  # or a password in the body
     responses={201: schemas.TokenCreated, **schemas.BODY_ERRORS},
 )
 @public
-@login_limit(401)
+@login_limit
 def create_token(body: schemas.TokenCreate) -> tuple[dict[str, Any], int]:
     """Create a personal API token; the secret is in this response only.
 
@@ -195,7 +233,7 @@ def list_tokens() -> dict[str, Any]:
 
 
 @bp.delete(
-    "/v1/auth/tokens/<int:token_id>",
+    "/v1/auth/tokens/<id:token_id>",
     tags=[account_tag],
     responses={200: schemas.Deleted, **schemas.errors(404), **schemas.BODY_ERRORS},
 )

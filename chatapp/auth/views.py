@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from chatapp.auth.forms import LoginForm, RegisterForm
 from chatapp.errors import ApiError
-from chatapp.extensions import db, login_manager
+from chatapp.extensions import login_manager
 from chatapp.models import User
 from chatapp.ratelimits import login_limit
 from chatapp.services import accounts
@@ -19,13 +19,19 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """Return the user a login cookie names."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+def load_user(login_id: str) -> User | None:
+    """Return the user a login names, unless it ended (password change, logout)."""
+    return accounts.user_for_login(login_id)
+
+
+def renew_login(user: User) -> None:
+    """Log this browser in again after :func:`accounts.end_logins`, keeping "remember me"."""
+    remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+    login_user(user, remember=remembered)
 
 
 @bp.route("/register", methods=["GET", "POST"])
-@login_limit(409, methods=["POST"])
+@login_limit
 def register() -> Response | tuple[str, int] | str:
     """Show the registration form; create the account and log in."""
     form = RegisterForm()
@@ -42,7 +48,7 @@ def register() -> Response | tuple[str, int] | str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@login_limit(401, methods=["POST"])
+@login_limit
 def login() -> Response | tuple[str, int]:
     """Show the login form; log in and go where the person was going."""
     if current_user.is_authenticated:
@@ -69,6 +75,11 @@ def _safe_next(target: str | None) -> str:
 @bp.post("/logout")
 @login_required
 def logout() -> Response:
-    """Log out (a POST, so another site cannot log the person out)."""
+    """Log out (a POST, so another site cannot log the person out).
+
+    The account's login version is bumped, so this browser's remember cookie (and any copy
+    of it) stops working on the server, not just in this browser.
+    """
+    accounts.end_logins(current_user)
     logout_user()
     return redirect(url_for("auth.login"))

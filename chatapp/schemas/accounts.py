@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -13,6 +13,7 @@ from chatapp.schemas.common import Out, Strict, Timestamp
 
 if TYPE_CHECKING:
     from chatapp.models import ApiToken
+from chatapp.schemas.common import MAX_ID, NO_NUL
 
 
 class UserOut(Out):
@@ -29,9 +30,9 @@ class UserOut(Out):
 class TokenCreate(Strict):
     """Create a token: a logged-in browser needs only a name; a script sends its password."""
 
-    name: str = Field("token", min_length=1, max_length=100)
-    username: str | None = Field(None, min_length=1, max_length=255)
-    password: str | None = Field(None, min_length=1, max_length=1024)
+    name: str = Field("token", min_length=1, max_length=100, pattern=NO_NUL)
+    username: str | None = Field(None, min_length=1, max_length=255, pattern=NO_NUL)
+    password: str | None = Field(None, min_length=1, max_length=1024, pattern=NO_NUL)
 
 
 class TokenOut(Out):
@@ -72,7 +73,7 @@ class TokenList(Out):
 class TokenPath(BaseModel):
     """A token id in the path."""
 
-    token_id: int
+    token_id: int = Field(ge=1, le=MAX_ID)
 
 
 @cache
@@ -90,7 +91,33 @@ def _check_timezone(name: str) -> str:
     return name
 
 
+def _timezone_enum(schema: dict[str, Any]) -> None:
+    """List the accepted zone names in the OpenAPI document."""
+    schema["enum"] = sorted(_timezone_names())
+
+
 class MeUpdate(Strict):
     """Settings of the caller's account."""
 
-    timezone: Annotated[str, Field(max_length=64), AfterValidator(_check_timezone)]
+    timezone: Annotated[
+        str,
+        Field(
+            max_length=64,
+            description="An IANA time zone name (Europe/Berlin, UTC); weeks follow it",
+            json_schema_extra=_timezone_enum,
+        ),
+        AfterValidator(_check_timezone),
+    ]
+
+
+class PasswordChange(Strict):
+    """A new password: at least 8 characters and not one of the most common passwords."""
+
+    currentPassword: str = Field(min_length=1, max_length=1024, pattern=NO_NUL)
+    newPassword: str = Field(min_length=8, max_length=1024, pattern=NO_NUL)
+
+
+class PasswordChanged(BaseModel):
+    """Confirmation of a password change; the browser's other logins have ended."""
+
+    message: str

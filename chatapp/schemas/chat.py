@@ -14,6 +14,7 @@ from chatapp.schemas.retrieval import CollectionIds, GroundingInfo, Source
 
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
+from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK
 
 
 def _check_message_length(text: str) -> str:
@@ -28,7 +29,17 @@ def _check_message_length(text: str) -> str:
     return text
 
 
-MessageText = Annotated[str, Field(min_length=1), AfterValidator(_check_message_length)]
+# Blank is checked by the validator (code ``string_blank``), NUL by chatapp.inputs; the
+# pattern tells the OpenAPI document the same.
+MessageText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        description="Not blank; at most CHAT_MAX_MESSAGE_CHARS characters (32,000 by default)",
+        json_schema_extra={"pattern": NOT_BLANK},
+    ),
+    AfterValidator(_check_message_length),
+]
 # A conversation id in a body: a UUID, so a typo is a 400 naming the field, not a 404.
 SessionId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")]
 
@@ -38,7 +49,7 @@ class MessageIn(Strict):
 
     message: MessageText
     sessionId: SessionId | None = None
-    personalityId: str | None = Field(None, max_length=64)
+    personalityId: str | None = Field(None, max_length=64, pattern=NO_NUL)
     collectionIds: CollectionIds | None = None
     webSearch: bool | None = None
 
@@ -208,21 +219,21 @@ class SessionQuery(BaseModel):
     """Paging and filtering of the conversation list."""
 
     limit: int = Field(20, ge=1, le=100)
-    offset: int = Field(0, ge=0)
-    q: str | None = Field(None, max_length=200, description="Filter by title")
+    offset: int = Field(0, ge=0, le=MAX_ID)
+    q: str | None = Field(None, max_length=200, pattern=NO_NUL, description="Filter by title")
 
 
 class MessagesQuery(BaseModel):
     """Paging of a long conversation: messages older than ``before``."""
 
-    before: int | None = Field(None, ge=1)
+    before: int | None = Field(None, ge=1, le=MAX_ID)
     limit: int = Field(50, ge=1, le=200)
 
 
 class TitleIn(Strict):
     """A new title."""
 
-    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
+    title: str = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
 
 
 class TitleOut(Out):

@@ -8,6 +8,17 @@ from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
+# The largest id a table can hold (PostgreSQL ``integer``): a larger path id is a 404, a
+# larger paging value a 400 naming it.
+MAX_ID = 2**31 - 1
+
+
+# Patterns of request text (the API refuses NUL characters everywhere, see chatapp.inputs);
+# they are written for Python, Rust (pydantic) and ECMA (JSON Schema) regexes alike.
+NO_NUL = r"^[^\x00]*$"
+#: ...and at least one character that is not whitespace.
+NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
 
 class Strict(BaseModel):
     """A request body: unknown fields are rejected, types are not coerced."""

@@ -15,6 +15,9 @@ if TYPE_CHECKING:
     from chatapp.models import WeeklyInsight
     from chatapp.services.insights.weekly import Outcome
     from chatapp.services.insights.weeks import Week
+from chatapp.schemas.common import MAX_ID
+
+WEEK_START = "UTC instant; weeks run Saturday 00:00 to Friday 23:59:59 in the user's time zone"
 
 
 class BasedOn(BaseModel):
@@ -70,8 +73,8 @@ class WeeklyInsightOut(Out):
 
     id: int
     user_id: int
-    week_start: Timestamp
-    week_end: Timestamp
+    week_start: Timestamp = Field(description=WEEK_START)
+    week_end: Timestamp = Field(description="UTC instant of the week's last second")
     content: str
     html: str
     entry_count: int
@@ -107,8 +110,8 @@ class CurrentWeekOut(Out):
     """The current week's bounds and its insight, if generated."""
 
     insight: WeeklyInsightOut | None
-    weekStart: Timestamp
-    weekEnd: Timestamp
+    weekStart: Timestamp = Field(description=WEEK_START)
+    weekEnd: Timestamp = Field(description="UTC instant of the week's last second")
 
     @classmethod
     def of(cls, week: Week, insight: WeeklyInsight | None) -> CurrentWeekOut:
@@ -148,7 +151,7 @@ class GenerateOut(CurrentWeekOut):
 class WeeklyInsightPath(BaseModel):
     """A weekly insight id in the path."""
 
-    insight_id: int
+    insight_id: int = Field(ge=1, le=MAX_ID)
 
 
 class UsageInfo(Out):

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from chatapp.schemas.common import Out, Strict, Timestamp
 
 if TYPE_CHECKING:
     from chatapp.models import Personality
+from chatapp.schemas.common import NOT_BLANK
 
-PersonalityName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"\S")]
-SystemPrompt = Annotated[str, Field(min_length=1, max_length=8000, pattern=r"\S")]
+PersonalityName = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
+SystemPrompt = Annotated[str, Field(min_length=1, max_length=8000, pattern=NOT_BLANK)]
 
 
 class PersonalityIn(Strict):
@@ -23,11 +24,21 @@ class PersonalityIn(Strict):
     system_prompt: SystemPrompt
 
 
-class PersonalityUpdate(Strict):
-    """Changes to one of the caller's personalities (at least one field)."""
+def _at_least_one(schema: dict[str, Any]) -> None:
+    """Document the update: one property at least, none of them nullable or defaulted."""
+    schema["minProperties"] = 1
+    for prop in schema["properties"].values():
+        prop.pop("default", None)
 
-    name: PersonalityName | None = None
-    system_prompt: SystemPrompt | None = None
+
+class PersonalityUpdate(Strict):
+    """Changes to one of the caller's personalities (at least one field; null is refused,
+    leave a field out to keep it)."""
+
+    model_config = ConfigDict(json_schema_extra=lambda schema: _at_least_one(schema))
+
+    name: PersonalityName = None  # type: ignore[assignment]  # omitted: unchanged
+    system_prompt: SystemPrompt = None  # type: ignore[assignment]
 
     @model_validator(mode="after")
     def _not_empty(self) -> PersonalityUpdate:

@@ -5,13 +5,17 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.models import ApiToken, User, utcnow
+from chatapp.schemas.common import MAX_ID
+from chatapp.services import passwords
 
 TOKEN_PREFIX = "chat_"
 # last_used_at is refreshed at most this often, so reads do not write on every request.
@@ -25,7 +29,10 @@ class AccountError(ApiError):
 def create_user(
     username: str, email: str, password: str, *, is_admin: bool = False, password_hash: str = ""
 ) -> User:
-    """Create an account; 409 ``USERNAME_TAKEN`` / ``EMAIL_TAKEN`` if either is in use."""
+    """Create an account; 409 ``USERNAME_TAKEN`` / ``EMAIL_TAKEN`` if either is in use, 400
+    for a password :mod:`chatapp.services.passwords` refuses (unless already hashed)."""
+    if not password_hash:
+        passwords.check(password)
     username, email = username.strip(), email.strip().lower()
     taken = db.session.scalars(
         select(User).where(or_(func.lower(User.username) == username.lower(), User.email == email))
@@ -66,10 +73,63 @@ def find_user(name: str) -> User | None:
 
 
 def authenticate(name: str, password: str) -> User | None:
-    """Return the user if ``password`` is right for username-or-email ``name``."""
+    """Return the user if ``password`` is right for username-or-email ``name``.
+
+    An unknown name costs the same hashing as a wrong password, so the time taken does not
+    tell whether an account exists.
+    """
     user = find_user(name)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
         return None
+    return user if user.check_password(password) else None
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, made like every stored one (once per process)."""
+    return generate_password_hash(secrets.token_hex(16))
+
+
+def user_for_login(login_id: str) -> User | None:
+    """Return the user a login (session or remember cookie) names, if it is still current.
+
+    ``login_id`` is :meth:`User.get_id`'s ``id:version``; a login made before the account's
+    password changed or it logged out carries an older version and is refused.
+    """
+    user_id, _, version = login_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()) or int(user_id) > MAX_ID:
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
+def end_logins(user: User) -> None:
+    """End every browser login of ``user`` (sessions and remember cookies); tokens stay."""
+    user.session_version = (user.session_version or 0) + 1
+    db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> User:
+    """Set a new password after checking the current one; every browser login ends.
+
+    403 ``WRONG_PASSWORD`` for a wrong current password (it counts as a failed login),
+    400 ``VALIDATION_ERROR`` for a new password the rules refuse. API tokens stay valid.
+    """
+    if not user.check_password(current):
+        raise AccountError(
+            403,
+            "WRONG_PASSWORD",
+            "The current password is wrong.",
+            details=[
+                {"field": "currentPassword", "message": "Wrong password", "code": "WRONG_PASSWORD"}
+            ],
+        )
+    passwords.check(new, "newPassword")
+    user.set_password(new)
+    end_logins(user)
     return user
 
 

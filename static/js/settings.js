@@ -1,4 +1,5 @@
-// Settings: account details (/api/v1/me) and API tokens (create, copy once, list, revoke).
+// Settings: account details (/api/v1/me), password change, and API tokens (create, copy
+// once, list, revoke).
 import { api } from "./api.js";
 import { confirmAction } from "./dialog.js";
 import { formatDate } from "./format.js";
@@ -107,6 +108,30 @@ copyButton.addEventListener("click", async () => {
   }
 });
 
+const passwordForm = document.getElementById("password-form");
+const passwordError = document.getElementById("password-error");
+const passwordDone = document.getElementById("password-done");
+
+passwordForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const body = {
+    currentPassword: passwordForm.elements.currentPassword.value,
+    newPassword: passwordForm.elements.newPassword.value,
+  };
+  passwordDone.hidden = true;
+  try {
+    const result = await api("/me/password", { method: "POST", body });
+    passwordForm.reset();
+    passwordError.hidden = true;
+    passwordDone.textContent = result.message;
+    passwordDone.hidden = false;
+  } catch (error) {
+    passwordError.textContent = error.message;
+    passwordError.hidden = false;
+  }
+});
+
+document.getElementById("change-password").disabled = false;
 document.getElementById("create-token").disabled = false;
 showAccount().catch(showError);
 showTokens().catch(showError);

@@ -132,6 +132,35 @@ def test_settings_shows_account_and_manages_tokens(live: LiveServer, tab: Page) 
     expect(tab.page.get_by_label("New token")).to_be_hidden()  # shown once only
 
 
+def test_password_change_in_settings_logs_out_other_browsers(
+    browser: Any, live: LiveServer, tab: Page
+) -> None:
+    other_context = browser.new_context()
+    other = Page(other_context.new_page(), live)
+    other.login()
+    tab.login()
+    tab.page.get_by_role("link", name="Settings").click()
+    tab.page.get_by_label("Current password").fill("not my password")
+    tab.page.get_by_label("New password").fill("a fresh long passphrase")
+    tab.page.get_by_role("button", name="Change password").click()
+    expect(tab.page.locator("#password-error")).to_contain_text("current password is wrong")
+    tab.page.get_by_label("Current password").fill(PASSWORD)
+    tab.page.get_by_label("New password").fill("password123")
+    tab.page.get_by_role("button", name="Change password").click()
+    expect(tab.page.locator("#password-error")).to_contain_text("most common")
+    tab.page.get_by_label("New password").fill("a fresh long passphrase")
+    tab.page.get_by_role("button", name="Change password").click()
+    expect(tab.page.locator("#password-done")).to_contain_text("logged out")
+    assert all(("403" in e or "400" in e) for e in tab.errors)  # the two refused attempts
+    tab.errors.clear()
+    tab.page.reload()
+    expect(tab.page.locator("#account")).to_contain_text("alice@example.com")  # still in
+    other.goto("/settings")
+    expect(other.page).to_have_url(re.compile(r"/auth/login"))
+    other_context.close()
+    assert other.errors == []
+
+
 def test_narrow_screen_and_keyboard(live: LiveServer, tab: Page) -> None:
     live.create_session("alice", "Pocket chat", [("user", "small screens")])
     tab.page.set_viewport_size({"width": 360, "height": 740})

@@ -86,7 +86,7 @@ def test_html_pages_forbid_inline_script(auth: AuthActions, client: FlaskClient,
         assert url.startswith(("/", "#", "data:")), url
 
 
-def test_api_and_its_docs_page_have_no_page_policy(auth: AuthActions, client: FlaskClient):
+def test_api_json_has_no_page_policy(auth: AuthActions, client: FlaskClient):
     auth.login()
     assert "Content-Security-Policy" not in client.get("/api/v1/me").headers
     assert client.get("/api/v1/swagger").status_code == 200
