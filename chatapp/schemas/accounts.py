@@ -117,7 +117,7 @@ class PasswordChange(Strict):
     newPassword: str = Field(min_length=8, max_length=1024, pattern=NO_NUL)
 
 
-class PasswordChanged(BaseModel):
+class PasswordChanged(Out):
     """Confirmation of a password change; the browser's other logins have ended."""
 
     message: str
