@@ -9,11 +9,10 @@ from zoneinfo import available_timezones
 from pydantic import AfterValidator, BaseModel, Field
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Out, Strict, Timestamp
+from chatapp.schemas.common import MAX_ID, NO_NUL, Out, Strict, Timestamp
 
 if TYPE_CHECKING:
     from chatapp.models import ApiToken
-from chatapp.schemas.common import MAX_ID, NO_NUL
 
 
 class UserOut(Out):

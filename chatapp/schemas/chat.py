@@ -9,12 +9,11 @@ from pydantic import AfterValidator, BaseModel, Field, field_serializer
 from pydantic_core import PydanticCustomError
 
 from chatapp.rendering import render_markdown
-from chatapp.schemas.common import Out, Strict, Timestamp, sse_documented
+from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK, Out, Strict, Timestamp, sse_documented
 from chatapp.schemas.retrieval import CollectionIds, GroundingInfo, Source
 
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
-from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK
 
 
 def _check_message_length(text: str) -> str:

@@ -9,13 +9,12 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, RootModel
 
 from chatapp.rendering import render_markdown
-from chatapp.schemas.common import Out, Strict, Timestamp, sse_documented
+from chatapp.schemas.common import MAX_ID, Out, Strict, Timestamp, sse_documented
 
 if TYPE_CHECKING:
     from chatapp.models import WeeklyInsight
     from chatapp.services.insights.weekly import Outcome
     from chatapp.services.insights.weeks import Week
-from chatapp.schemas.common import MAX_ID
 
 WEEK_START = "UTC instant; weeks run Saturday 00:00 to Friday 23:59:59 in the user's time zone"
 

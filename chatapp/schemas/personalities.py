@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from chatapp.schemas.common import Out, Strict, Timestamp
+from chatapp.schemas.common import NOT_BLANK, Out, Strict, Timestamp
 
 if TYPE_CHECKING:
     from chatapp.models import Personality
-from chatapp.schemas.common import NOT_BLANK
 
 PersonalityName = Annotated[str, Field(min_length=1, max_length=100, pattern=NOT_BLANK)]
 SystemPrompt = Annotated[str, Field(min_length=1, max_length=8000, pattern=NOT_BLANK)]
