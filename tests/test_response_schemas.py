@@ -8,9 +8,11 @@ documented operation with a documented 2xx.
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -20,10 +22,12 @@ from chatapp.models import utcnow
 from tests.support.app import PASSWORD
 from tests.support.clients import AuthActions
 from tests.support.data import add_messages
+from tests.support.documents import run_jobs
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.openapi import CheckedClient, ResponseChecker
 
 pytestmark = pytest.mark.app_config(OFFLINE_MODEL_DELAY=0)
+MULTIPART = "multipart/form-data"
 
 
 @pytest.fixture
@@ -148,6 +152,65 @@ def walk_seed_001_routes(client: FlaskClient, auth: AuthActions, checker: Respon
     assert call("GET", "/history/bob").status_code == 404
 
 
+def walk_knowledge_routes(
+    app: Flask, client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """Collections, documents added as JSON and as files, and passage search."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    created = call("POST", "/api/v1/collections", {"name": "Notes", "description": "Mine"})
+    assert created.status_code == 201
+    collection = f"/api/v1/collections/{created.json['id']}"
+    unknown = f"/api/v1/collections/{uuid.uuid4()}"
+    assert call("POST", "/api/v1/collections", {"name": ""}).status_code == 400
+    assert call("POST", "/api/v1/collections", {"name": "S", "shared": True}).status_code == 403
+    assert call("GET", "/api/v1/collections").status_code == 200
+    assert call("GET", collection).status_code == 200
+    assert call("GET", unknown).status_code == 404
+    assert call("PATCH", collection, {"name": "Garden"}).status_code == 200
+    assert call("PATCH", collection, {"name": ""}).status_code == 400
+    assert call("PATCH", unknown, {"name": "x"}).status_code == 404
+    walk_document_routes(app, call, f"{collection}/documents")
+    assert call("GET", f"{unknown}/documents").status_code == 404
+    found = {"query": "garden", "collectionIds": [created.json["id"]]}
+    assert call("POST", "/api/v1/search", found).json["results"] != []
+    gone = {"query": "garden", "collectionIds": [str(uuid.uuid4())]}
+    assert call("POST", "/api/v1/search", gone).status_code == 404
+    assert call("DELETE", collection).status_code == 200
+    assert call("DELETE", collection).status_code == 404
+
+
+def walk_document_routes(app: Flask, call: CheckedClient, documents: str) -> None:
+    """A collection's documents: added by JSON and by upload, listed, read, reindexed."""
+    text = {"title": "Garden", "text": "Plant the garden beans in May."}
+    added = call("POST", documents, text)
+    assert added.status_code == 201
+    assert call("POST", documents, text).status_code == 200  # the same text again
+    assert call("POST", documents, {"title": "Blank", "text": " "}).status_code == 422
+    assert call("POST", documents, {"title": ""}).status_code == 400
+    assert upload(call, documents, "notes.txt", b"Water the garden daily.").status_code == 201
+    assert upload(call, documents, "big.txt", b"x " * 1024).status_code == 413
+    assert upload(call, documents, "image.png", b"\x89PNG\r\n\x1a\n").status_code == 415
+    no_file = call("POST", documents, data={"title": "x"}, content_type=MULTIPART)
+    assert no_file.status_code == 400
+    run_jobs(app)
+    assert call("GET", documents).json["total"] == 2
+    document = f"/api/v1/documents/{added.json['id']}"
+    unknown = f"/api/v1/documents/{uuid.uuid4()}"
+    assert call("GET", document).json["status"] == "ready"
+    assert call("GET", unknown).status_code == 404
+    assert call("POST", f"{document}/reindex").json["status"] == "pending"
+    assert call("POST", f"{unknown}/reindex").status_code == 404
+    run_jobs(app)
+    assert call("DELETE", document).status_code == 200
+    assert call("DELETE", document).status_code == 404
+
+
+def upload(call: CheckedClient, documents: str, name: str, data: bytes) -> Any:
+    """Upload ``data`` as the multipart ``file`` called ``name``."""
+    form = {"file": (io.BytesIO(data), name)}
+    return call("POST", documents, data=form, content_type=MULTIPART)
+
+
 @pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, RATELIMIT_SESSIONS="1 per minute")
 def test_rate_limited_responses(
     client: FlaskClient, auth: AuthActions, checker: ResponseChecker
@@ -158,6 +221,7 @@ def test_rate_limited_responses(
     assert call("GET", "/api/v1/chat/sessions").status_code == 429
 
 
+@pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, UPLOAD_MAX_BYTES=1024)
 def test_every_route_matches_the_document(
     app: Flask, client: FlaskClient, auth: AuthActions, checker: ResponseChecker
 ) -> None:
@@ -166,6 +230,7 @@ def test_every_route_matches_the_document(
         walk(client, auth, checker)
     walk_insight_routes(app, client, auth, checker)
     walk_seed_001_routes(client, auth, checker)
+    walk_knowledge_routes(app, client, auth, checker)
     assert checker.undocumented_successes() == []
 
 
@@ -215,7 +280,11 @@ PATH_VALUES = {"session_id": str(uuid.UUID(int=1)), "chat_id": str(uuid.UUID(int
 def test_writes_refuse_bodies_that_are_not_json(
     client: FlaskClient, auth: AuthActions, checker: ResponseChecker
 ) -> None:
-    """Every write answers a non-JSON body with a documented 415, and bad JSON with a 400."""
+    """Every write answers a non-JSON body with a documented 415, and bad JSON with a 400.
+
+    Multipart is a 415 too, except where the document says a route takes it (an upload):
+    there a form without its ``file`` is a 400.
+    """
     call = CheckedClient(client, checker, auth.headers("alice"))
     for template, item in checker.spec["paths"].items():
         path = re.sub(r"{(\w+)}", lambda m: PATH_VALUES.get(m.group(1), "1"), template)
@@ -224,6 +293,9 @@ def test_writes_refuse_bodies_that_are_not_json(
             assert text.status_code == 415, (method, path)
             broken = call(method.upper(), path, data="{", content_type="application/json")
             assert broken.status_code == 400, (method, path)
+            form = call(method.upper(), path, data={"x": "y"}, content_type=MULTIPART)
+            takes_form = MULTIPART in item[method].get("requestBody", {}).get("content", {})
+            assert form.status_code == (400 if takes_form else 415), (method, path)
 
 
 def test_every_route_but_the_public_ones_needs_authentication(

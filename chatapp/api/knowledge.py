@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from chatapp import schemas
 from chatapp.errors import ApiError, validation_error
+from chatapp.models import Collection, Document
 from chatapp.ratelimits import session_limit, upload_limit
 from chatapp.services.knowledge import collections, documents
 
@@ -49,8 +50,8 @@ def list_collections() -> dict[str, Any]:
     """List the caller's collections and the shared ones, by name."""
     found = collections.list_collections(g.user)
     counts = collections.document_counts(found)
-    items = [collections.to_dict(g.user, c, counts.get(c.id, 0)) for c in found]
-    return {"collections": items, "total": len(items)}
+    items = [_collection(c, counts.get(c.id, 0)) for c in found]
+    return schemas.CollectionList.of(items).body()
 
 
 @bp.post("/collections", tags=[tag], responses={201: schemas.CollectionOut, **WRITE_ERRORS})
@@ -58,7 +59,7 @@ def list_collections() -> dict[str, Any]:
 def create_collection(body: schemas.CollectionIn) -> tuple[dict[str, Any], int]:
     """Create a collection (``shared: true`` for administrators only)."""
     collection = collections.create_collection(g.user, body.name, body.description, body.shared)
-    return collections.to_dict(g.user, collection), 201
+    return _collection(collection).body(), 201
 
 
 @bp.get(
@@ -70,8 +71,7 @@ def create_collection(body: schemas.CollectionIn) -> tuple[dict[str, Any], int]:
 def get_collection(path: schemas.CollectionPath) -> dict[str, Any]:
     """Return a collection the caller may read."""
     collection = collections.get_collection(g.user, path.collection_id)
-    count = collections.document_counts([collection]).get(collection.id, 0)
-    return collections.to_dict(g.user, collection, count)
+    return _collection(collection, _count(collection)).body()
 
 
 @bp.patch(
@@ -86,20 +86,30 @@ def update_collection(
     """Rename or describe a collection; administrators may share or unshare it."""
     changes = body.model_dump(exclude_unset=True)
     collection = collections.update_collection(g.user, path.collection_id, changes)
-    count = collections.document_counts([collection]).get(collection.id, 0)
-    return collections.to_dict(g.user, collection, count)
+    return _collection(collection, _count(collection)).body()
 
 
 @bp.delete(
     "/collections/<collection_id>",
     tags=[tag],
-    responses={200: schemas.Deleted, **READ_ERRORS},
+    responses={200: schemas.Deleted, **WRITE_ERRORS},
 )
 @session_limit
 def delete_collection(path: schemas.CollectionPath) -> dict[str, Any]:
     """Delete a collection with all its documents."""
     key = collections.delete_collection(g.user, path.collection_id)
-    return {"message": "Collection deleted", "id": str(key)}
+    return schemas.Deleted(message="Collection deleted", id=str(key)).body()
+
+
+def _collection(collection: Collection, count: int = 0) -> schemas.CollectionOut:
+    """``collection`` as the caller sees it, holding ``count`` documents."""
+    writable = collections.may_write(g.user, collection)
+    return schemas.CollectionOut.of(collection, writable=writable, count=count)
+
+
+def _count(collection: Collection) -> int:
+    """How many documents ``collection`` holds."""
+    return collections.document_counts([collection]).get(collection.id, 0)
 
 
 @bp.get(
@@ -110,9 +120,10 @@ def delete_collection(path: schemas.CollectionPath) -> dict[str, Any]:
 @session_limit
 def list_documents(path: schemas.CollectionPath) -> dict[str, Any]:
     """List a collection's documents with their indexing status and progress."""
-    _, found = documents.list_documents(g.user, path.collection_id)
-    items = [documents.to_dict(g.user, d) for d in found]
-    return {"documents": items, "total": len(items)}
+    collection, found = documents.list_documents(g.user, path.collection_id)
+    writable = collections.may_write(g.user, collection)
+    items = [schemas.DocumentOut.of(d, writable=writable) for d in found]
+    return schemas.DocumentList.of(items).body()
 
 
 @bp.post(
@@ -137,7 +148,7 @@ def add_document(path: schemas.CollectionPath) -> tuple[dict[str, Any], int]:
         document, created = documents.add_text(
             g.user, path.collection_id, body.title, body.text, body.url
         )
-    return documents.to_dict(g.user, document), 201 if created else 200
+    return _document(schemas.DocumentOut, document).body(), 201 if created else 200
 
 
 def _add_upload(collection_id: str) -> Any:
@@ -179,28 +190,34 @@ def _validated(model: Any, data: Any) -> Any:
 def get_document(path: schemas.DocumentPath) -> dict[str, Any]:
     """Return a document with its status and extracted text."""
     document = documents.get_document(g.user, path.document_id)
-    return documents.to_dict(g.user, document, text=True)
+    return _document(schemas.DocumentDetail, document).body()
 
 
 @bp.delete(
     "/documents/<document_id>",
     tags=[tag],
-    responses={200: schemas.Deleted, **READ_ERRORS},
+    responses={200: schemas.Deleted, **WRITE_ERRORS},
 )
 @session_limit
 def delete_document(path: schemas.DocumentPath) -> dict[str, Any]:
     """Delete a document; its passages leave search at once."""
     key = documents.delete_document(g.user, path.document_id)
-    return {"message": "Document deleted", "id": str(key)}
+    return schemas.Deleted(message="Document deleted", id=str(key)).body()
 
 
 @bp.post(
     "/documents/<document_id>/reindex",
     tags=[tag],
-    responses={200: schemas.DocumentOut, **READ_ERRORS},
+    responses={200: schemas.DocumentOut, **WRITE_ERRORS},
 )
 @upload_limit
 def reindex_document(path: schemas.DocumentPath) -> dict[str, Any]:
     """Index a document again (a failed one, or to re-embed it); it answers ``pending``."""
     document = documents.reindex(g.user, path.document_id)
-    return documents.to_dict(g.user, document)
+    return _document(schemas.DocumentOut, document).body()
+
+
+def _document(shape: type[schemas.DocumentOut], document: Document) -> schemas.DocumentOut:
+    """``document`` in ``shape``, as the caller sees it."""
+    writable = collections.may_write(g.user, document.collection)
+    return shape.of(document, writable=writable)

@@ -29,4 +29,4 @@ def search_passages(body: schemas.SearchIn) -> dict[str, Any]:
     narrows the search; one the caller may not read is a 404 ``COLLECTION_NOT_FOUND``.
     """
     found = search.search_passages(g.user, body.query, body.collectionIds, body.k)
-    return schemas.SearchOut(**found).body()
+    return schemas.SearchOut.of(found).body()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import BaseModel, Field
 
-from chatapp.schemas.common import Strict
+from chatapp.schemas.common import Out, Strict, Timestamp
+
+if TYPE_CHECKING:
+    from chatapp.models import Collection, Document
 
 __all__ = [
     "CollectionIn",
@@ -44,7 +46,7 @@ class CollectionPatch(Strict):
     shared: bool | None = None
 
 
-class CollectionOut(BaseModel):
+class CollectionOut(Out):
     """A collection the caller may read."""
 
     id: str
@@ -53,15 +55,33 @@ class CollectionOut(BaseModel):
     shared: bool = Field(description="Readable by every user; written by administrators")
     writable: bool = Field(description="The caller may add and delete documents")
     documentCount: int
-    createdAt: datetime
-    updatedAt: datetime
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+    @classmethod
+    def of(cls, collection: Collection, *, writable: bool, count: int = 0) -> CollectionOut:
+        """A stored collection; ``writable`` for the caller, holding ``count`` documents."""
+        return cls.from_object(
+            collection,
+            id=str(collection.id),
+            shared=collection.owner_id is None,
+            writable=writable,
+            documentCount=count,
+            createdAt=collection.created_at,
+            updatedAt=collection.updated_at,
+        )
 
 
-class CollectionList(BaseModel):
+class CollectionList(Out):
     """The caller's collections and the shared ones."""
 
     collections: list[CollectionOut]
     total: int
+
+    @classmethod
+    def of(cls, items: list[CollectionOut]) -> CollectionList:
+        """The list of ``items``."""
+        return cls(collections=items, total=len(items))
 
 
 class CollectionPath(BaseModel):
@@ -91,14 +111,14 @@ class UploadForm(BaseModel):
     url: str | None = Url
 
 
-class DocumentError(BaseModel):
+class DocumentError(Out):
     """Why indexing failed (the same codes as chat's model errors)."""
 
     code: str | None
     message: str | None
 
 
-class DocumentOut(BaseModel):
+class DocumentOut(Out):
     """A document and its indexing status.
 
     Added by multipart upload (``file``, optional ``title`` and ``url``) or by JSON
@@ -120,8 +140,29 @@ class DocumentOut(BaseModel):
     embedded: bool = Field(description="Has vectors; false: found by full-text search only")
     pageCount: int | None
     writable: bool
-    createdAt: datetime
-    updatedAt: datetime
+    createdAt: Timestamp
+    updatedAt: Timestamp
+
+    @classmethod
+    def of(cls, document: Document, *, writable: bool, **extra: object) -> Self:
+        """A stored document (its error only when it failed); ``extra`` for a subclass."""
+        error = None
+        if document.status == "failed":
+            error = DocumentError(code=document.error_code, message=document.error_message)
+        return cls.from_object(
+            document,
+            id=str(document.id),
+            collectionId=str(document.collection_id),
+            mimeType=document.mime_type,
+            error=error,
+            chunksDone=document.chunks_done,
+            chunksTotal=document.chunks_total,
+            pageCount=len(document.pages) if document.pages else None,
+            writable=writable,
+            createdAt=document.created_at,
+            updatedAt=document.updated_at,
+            **extra,
+        )
 
 
 class DocumentDetail(DocumentOut):
@@ -130,8 +171,13 @@ class DocumentDetail(DocumentOut):
     text: str
 
 
-class DocumentList(BaseModel):
+class DocumentList(Out):
     """A collection's documents, newest first."""
 
     documents: list[DocumentOut]
     total: int
+
+    @classmethod
+    def of(cls, items: list[DocumentOut]) -> DocumentList:
+        """The list of ``items``."""
+        return cls(documents=items, total=len(items))

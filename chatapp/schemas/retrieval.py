@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from chatapp.schemas.common import Out, Strict
+
+if TYPE_CHECKING:
+    from chatapp.services.knowledge.retrieval import Passage
+    from chatapp.services.knowledge.retrieval import Retrieval as Found
 
 # A collection id in a body: a UUID, so a typo is a 400 naming the field, not a 404.
 CollectionId = Annotated[
@@ -38,6 +42,20 @@ class SearchResult(Out):
         description="Which search found it: both (hybrid), full-text or vector"
     )
 
+    @classmethod
+    def of(cls, passage: Passage) -> SearchResult:
+        """A retrieved passage (its URL only if it is an http(s) one)."""
+        return cls(
+            chunkId=passage.chunk_id,
+            documentId=str(passage.document_id),
+            collectionId=str(passage.collection_id),
+            title=passage.title,
+            url=passage.link,
+            snippet=passage.snippet,
+            score=round(passage.score, 6),
+            retrieval=passage.retrieval,
+        )
+
 
 class SearchOut(Out):
     """The best passages, best first, within the configured context budget.
@@ -51,6 +69,12 @@ class SearchOut(Out):
     results: list[SearchResult]
     retrieval: Literal["hybrid", "fulltext"]
     retrievalError: str | None = None
+
+    @classmethod
+    def of(cls, found: Found) -> SearchOut:
+        """What one retrieval found, best first."""
+        results = [SearchResult.of(passage) for passage in found.passages]
+        return cls(results=results, retrieval=found.mode, retrievalError=found.error)
 
 
 class Source(BaseModel):

@@ -11,18 +11,9 @@ from sqlalchemy import func, select
 
 from chatapp.errors import NotFound
 from chatapp.extensions import db
+from chatapp.ids import parse_id
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.services.knowledge import retrieval
-
-
-def parse_id(session_id: str | uuid.UUID) -> uuid.UUID | None:
-    """Return the UUID in ``session_id``, or None if it is not one."""
-    if isinstance(session_id, uuid.UUID):
-        return session_id
-    try:
-        return uuid.UUID(session_id)
-    except (TypeError, ValueError):
-        return None
 
 
 def get_session(user: User, session_id: str | uuid.UUID) -> ChatSession:

@@ -21,6 +21,7 @@ from chatapp import citations
 from chatapp.extensions import db
 from chatapp.gemini import Grounding, GroundingPassage, WebGrounding
 from chatapp.models import User
+from chatapp.schemas.retrieval import SearchResult
 from chatapp.services.knowledge import retrieval
 from chatapp.services.knowledge.retrieval import safe_url
 
@@ -76,7 +77,7 @@ def prepare(
 
 def _knowledge_source(index: int, passage: retrieval.Passage) -> dict[str, Any]:
     """A knowledge passage as a source of a reply (the search result's fields and its number)."""
-    fields = passage.to_dict()
+    fields = SearchResult.of(passage).model_dump(mode="json", exclude_none=True)
     fields.pop("chunkId")
     return {"index": index, **fields}
 

@@ -14,18 +14,9 @@ from sqlalchemy import func, select
 
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
+from chatapp.ids import parse_id
 from chatapp.models import Collection, Document, User, utcnow
 from chatapp.services.knowledge.access import readable_collections
-
-
-def parse_id(value: str | uuid.UUID) -> uuid.UUID | None:
-    """Return the UUID in ``value``, or None if it is not one."""
-    if isinstance(value, uuid.UUID):
-        return value
-    try:
-        return uuid.UUID(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def get_collection(user: User, collection_id: str | uuid.UUID) -> Collection:
@@ -130,17 +121,3 @@ def document_counts(collections: list[Collection]) -> dict[uuid.UUID, int]:
         .group_by(Document.collection_id)
     )
     return {key: count for key, count in rows}
-
-
-def to_dict(user: User, collection: Collection, count: int = 0) -> dict[str, Any]:
-    """A collection as the API shows it."""
-    return {
-        "id": str(collection.id),
-        "name": collection.name,
-        "description": collection.description,
-        "shared": collection.owner_id is None,
-        "writable": may_write(user, collection),
-        "documentCount": count,
-        "createdAt": collection.created_at.isoformat(),
-        "updatedAt": collection.updated_at.isoformat(),
-    }

@@ -18,15 +18,11 @@ from sqlalchemy.exc import IntegrityError
 
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
+from chatapp.ids import parse_id
 from chatapp.models import Chunk, Collection, Document, User
 from chatapp.services import jobs
 from chatapp.services.knowledge import extract, indexing
-from chatapp.services.knowledge.collections import (
-    get_collection,
-    may_write,
-    parse_id,
-    writable_collection,
-)
+from chatapp.services.knowledge.collections import get_collection, writable_collection
 
 BUSY = ("pending", "indexing")
 
@@ -175,31 +171,3 @@ def reindex(user: User, document_id: str) -> Document:
         db.session.commit()
         jobs.wake()
     return document
-
-
-def to_dict(user: User, document: Document, text: bool = False) -> dict[str, Any]:
-    """A document as the API shows it (its text only when ``text``)."""
-    error = None
-    if document.status == "failed":
-        error = {"code": document.error_code, "message": document.error_message}
-    body = {
-        "id": str(document.id),
-        "collectionId": str(document.collection_id),
-        "title": document.title,
-        "url": document.url,
-        "source": document.source,
-        "mimeType": document.mime_type,
-        "size": document.size,
-        "status": document.status,
-        "error": error,
-        "chunksDone": document.chunks_done,
-        "chunksTotal": document.chunks_total,
-        "embedded": document.embedded,
-        "pageCount": len(document.pages) if document.pages else None,
-        "writable": may_write(user, document.collection),
-        "createdAt": document.created_at.isoformat(),
-        "updatedAt": document.updated_at.isoformat(),
-    }
-    if text:
-        body["text"] = document.text
-    return body

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from chatapp.errors import ApiError
 from chatapp.extensions import db
 from chatapp.gemini import get_model
+from chatapp.ids import parse_id
 from chatapp.models import Chunk, Collection, Document, User
 from chatapp.services.knowledge import documents, extract, indexing
 
@@ -143,7 +144,7 @@ def failures(document_ids: list[str]) -> list[tuple[str, str]]:
     """``(title, reason)`` of the named documents whose indexing failed."""
     if not document_ids:
         return []
-    keys = [documents.parse_id(key) for key in document_ids]
+    keys = [parse_id(key) for key in document_ids]
     query = select(Document).where(Document.id.in_(keys), Document.status == "failed")
     return [
         (d.source or d.title, f"{d.error_code}: {d.error_message}")

@@ -12,7 +12,6 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
@@ -50,21 +49,10 @@ class Passage:
         """A plain-text excerpt (pages show it as text, never as markup)."""
         return snippet(self.text)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The passage as ``POST /api/v1/search`` returns it."""
-        result = {
-            "chunkId": self.chunk_id,
-            "documentId": str(self.document_id),
-            "collectionId": str(self.collection_id),
-            "title": self.title,
-            "snippet": self.snippet,
-            "score": round(self.score, 6),
-            "retrieval": self.retrieval,
-        }
-        url = safe_url(self.url)
-        if url:
-            result["url"] = url
-        return result
+    @property
+    def link(self) -> str | None:
+        """The document's URL if it is an http(s) one (nothing else is ever a link)."""
+        return safe_url(self.url)
 
 
 @dataclass
