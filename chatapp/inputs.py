@@ -100,9 +100,10 @@ def check_json_body() -> None:
         raise nul_error(fields)
 
 
-def check_form_fields() -> None:
-    """Refuse NUL characters in a multipart form's fields (an upload's title or URL)."""
-    fields = sorted({key for key, value in request.form.items(multi=True) if NUL in key + value})
+def check_form_fields(names: tuple[str, ...] = ("title", "url")) -> None:
+    """Refuse NUL characters in the form fields an upload reads (its title and URL); other
+    fields are ignored, as they are by the upload."""
+    fields = sorted({key for key in names if NUL in request.form.get(key, "")})
     if fields:
         raise nul_error(fields)
 

@@ -82,7 +82,10 @@ class ResponseChecker:
         if media is None:
             self.problems.append(f"{where}: {response.mimetype} not documented")
             return
-        validator = Draft202012Validator({**media["schema"], "components": self.components})
+        schema = media["schema"]
+        if response.mimetype == EVENT_STREAM:  # each event's data is JSON of contentSchema
+            schema = schema.get("properties", {}).get("data", {}).get("contentSchema", schema)
+        validator = Draft202012Validator({**schema, "components": self.components})
         for body in bodies:
             for error in validator.iter_errors(body):
                 at = "/".join(str(part) for part in error.absolute_path) or "(body)"
