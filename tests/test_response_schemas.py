@@ -54,6 +54,10 @@ def walk_account_routes(client: FlaskClient, auth: AuthActions, checker: Respons
     assert call("GET", "/api/v1/me").status_code == 200
     assert call("PATCH", "/api/v1/me", {"timezone": "Europe/Berlin"}).status_code == 200
     assert call("PATCH", "/api/v1/me", {"timezone": "Nowhere/Zone"}).status_code == 400
+    weak = {"currentPassword": PASSWORD, "newPassword": "password"}
+    assert call("POST", "/api/v1/me/password", weak).status_code == 400
+    change = {"currentPassword": PASSWORD, "newPassword": "a much longer new passphrase"}
+    assert call("POST", "/api/v1/me/password", change).status_code == 200
     assert call("GET", "/api/v1/auth/tokens").status_code == 200
     token = f"/api/v1/auth/tokens/{created.json['id']}"
     assert call("DELETE", token).status_code == 200

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 # The largest id a table can hold (PostgreSQL ``integer``): a larger path id is a 404, a
 # larger paging value a 400 naming it.
@@ -18,6 +18,19 @@ MAX_ID = 2**31 - 1
 NO_NUL = r"^[^\x00]*$"
 #: ...and at least one character that is not whitespace.
 NOT_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def integral(value: Any) -> Any:
+    """Take ``1.0`` as the integer 1, as JSON Schema's ``integer`` does (never a boolean)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# An integer in a strict JSON body: ``35.0`` is the integer 35, as JSON Schema says.
+# (Constraints go before the validator: ``Annotated[int, Field(le=9), BeforeValidator(...)]``
+# documents them as ``maximum``; after it, pydantic cannot.)
+JsonInt = Annotated[int, BeforeValidator(integral)]
 
 
 class Strict(BaseModel):

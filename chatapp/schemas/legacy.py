@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field
+from pydantic import BaseModel, Field
 
 from chatapp.schemas.chat import MessageItem, MessageText, SessionId
-from chatapp.schemas.common import NO_NUL, Out, Strict
-
-
-def _integral(value: Any) -> Any:
-    """Take ``1.0`` as the integer 1, as JSON Schema's ``integer`` does (never a boolean)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
+from chatapp.schemas.common import NO_NUL, JsonInt, Out, Strict
 
 
 class LegacyChatIn(Strict):
     """Seed 001's message: ``user_id`` is the caller's username or id."""
 
-    user_id: Annotated[str, Field(pattern=NO_NUL)] | Annotated[int, BeforeValidator(_integral)]
+    user_id: Annotated[str, Field(pattern=NO_NUL)] | JsonInt
     message: MessageText
     chat_id: SessionId | None = None
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
-from chatapp.schemas.common import Out, Strict
+from chatapp.schemas.common import Out, Strict, integral
 
 if TYPE_CHECKING:
     from chatapp.services.knowledge.retrieval import Passage
@@ -25,7 +25,9 @@ class SearchIn(Strict):
 
     query: str = Field(min_length=1, max_length=4000, pattern=r"\S")
     collectionIds: CollectionIds | None = None
-    k: int | None = Field(None, ge=1, le=50, description="Default RETRIEVAL_TOP_K")
+    k: Annotated[int, Field(ge=1, le=50), BeforeValidator(integral)] | None = Field(
+        None, description="Default RETRIEVAL_TOP_K"
+    )
 
 
 class SearchResult(Out):
