@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import BaseModel, Field
 
-from chatapp.schemas.common import Out, Strict, Timestamp
+from chatapp.schemas.common import NO_NUL, NOT_BLANK, Out, Strict, Timestamp
 
 if TYPE_CHECKING:
     from chatapp.models import Collection, Document
@@ -26,23 +26,23 @@ __all__ = [
     "UploadForm",
 ]
 
-Name = Field(min_length=1, max_length=200, pattern=r"\S")
-Url = Field(None, max_length=2000, pattern=r"^https?://\S+$")
+Name = Field(min_length=1, max_length=200, pattern=NOT_BLANK)
+Url = Field(None, max_length=2000, pattern=r"^https?://[^\s\x00]+$")
 
 
 class CollectionIn(Strict):
     """A new collection; ``shared`` (readable by everyone) is for administrators."""
 
     name: str = Name
-    description: str | None = Field(None, max_length=2000)
+    description: str | None = Field(None, max_length=2000, pattern=NO_NUL)
     shared: bool = False
 
 
 class CollectionPatch(Strict):
     """Changes to a collection; only administrators change ``shared``."""
 
-    name: str | None = Field(None, min_length=1, max_length=200, pattern=r"\S")
-    description: str | None = Field(None, max_length=2000)
+    name: str | None = Field(None, min_length=1, max_length=200, pattern=NOT_BLANK)
+    description: str | None = Field(None, max_length=2000, pattern=NO_NUL)
     shared: bool | None = None
 
 
@@ -99,15 +99,15 @@ class DocumentPath(BaseModel):
 class DocumentTextIn(Strict):
     """A document given as text (the JSON form of adding a document)."""
 
-    title: str = Field(min_length=1, max_length=500, pattern=r"\S")
-    text: str = Field(min_length=1)
+    title: str = Field(min_length=1, max_length=500, pattern=NOT_BLANK)
+    text: str = Field(min_length=1, pattern=NO_NUL)
     url: str | None = Url
 
 
 class UploadForm(BaseModel):
     """The form fields sent with an uploaded ``file``."""
 
-    title: str | None = Field(None, max_length=500)
+    title: str | None = Field(None, max_length=500, pattern=NO_NUL)
     url: str | None = Url
 
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
 
-from chatapp.schemas.common import Out, Strict, integral
+from chatapp.schemas.common import NOT_BLANK, Out, Strict, integral
 
 if TYPE_CHECKING:
     from chatapp.services.knowledge.retrieval import Passage
@@ -23,7 +23,7 @@ Retrieval = Literal["hybrid", "fulltext", "vector"]
 class SearchIn(Strict):
     """A passage search: all readable collections unless ``collectionIds`` narrows it."""
 
-    query: str = Field(min_length=1, max_length=4000, pattern=r"\S")
+    query: str = Field(min_length=1, max_length=4000, pattern=NOT_BLANK)
     collectionIds: CollectionIds | None = None
     k: Annotated[int, Field(ge=1, le=50), BeforeValidator(integral)] | None = Field(
         None, description="Default RETRIEVAL_TOP_K"
