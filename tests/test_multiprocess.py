@@ -48,7 +48,7 @@ def instance(log_dir: Path, **env: str) -> Iterator[str]:
     environ = {
         **os.environ,
         "DATABASE_URL": POSTGRES_URL,
-        "SECRET_KEY": "multiprocess-test-secret",
+        "SECRET_KEY": "multiprocess-test-secret-of-32-bytes-at-least",
         "CHATAPP_ENV": "production",
         "GEMINI_API_KEY": "",
         "OFFLINE_MODEL_DELAY": "0",
