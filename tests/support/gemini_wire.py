@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -240,15 +241,30 @@ def pad_words(text: str, words: int) -> str:
 
 
 def embedding(text: str, dimensions: int) -> list[float]:
-    """A deterministic unit vector for ``text``."""
+    """A deterministic unit vector for ``text``: the sum of its words' hashed vectors.
+
+    Texts that share words are similar (as with a real embedding model), so vector search
+    and its fusion with full-text search can be tested for real. Text without words gets a
+    vector hashed from the whole text.
+    """
+    words = re.findall(r"[a-z0-9]+", text.lower()) or [f"\0{text}"]
+    values = [0.0] * dimensions
+    for word in words:
+        for index, value in enumerate(_word_vector(word, dimensions)):
+            values[index] += value
+    norm = math.sqrt(sum(v * v for v in values)) or 1.0
+    return [round(v / norm, 6) for v in values]
+
+
+@functools.lru_cache(maxsize=65536)
+def _word_vector(word: str, dimensions: int) -> tuple[float, ...]:
+    """A word's own pseudo-random vector, in [-1, 1] per dimension."""
     raw = b""
     counter = 0
     while len(raw) < dimensions:
-        raw += hashlib.sha256(f"{counter}:{text}".encode()).digest()
+        raw += hashlib.sha256(f"{counter}:{word}".encode()).digest()
         counter += 1
-    values = [byte / 127.5 - 1.0 for byte in raw[:dimensions]]
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [round(v / norm, 6) for v in values]
+    return tuple(byte / 127.5 - 1.0 for byte in raw[:dimensions])
 
 
 def usage(prompt_tokens: int, output_text: str) -> dict[str, int]:
