@@ -60,6 +60,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import numpy as np
+
 #: The ``status`` string Gemini sends with each HTTP error code.
 ERROR_STATUS = {
     400: "INVALID_ARGUMENT",
@@ -248,23 +250,20 @@ def embedding(text: str, dimensions: int) -> list[float]:
     vector hashed from the whole text.
     """
     words = re.findall(r"[a-z0-9]+", text.lower()) or [f"\0{text}"]
-    values = [0.0] * dimensions
-    for word in words:
-        for index, value in enumerate(_word_vector(word, dimensions)):
-            values[index] += value
-    norm = math.sqrt(sum(v * v for v in values)) or 1.0
-    return [round(v / norm, 6) for v in values]
+    values = np.sum([_word_vector(word, dimensions) for word in words], axis=0)
+    norm = float(np.linalg.norm(values)) or 1.0
+    return [round(float(v), 6) for v in values / norm]
 
 
 @functools.lru_cache(maxsize=65536)
-def _word_vector(word: str, dimensions: int) -> tuple[float, ...]:
+def _word_vector(word: str, dimensions: int) -> np.ndarray:
     """A word's own pseudo-random vector, in [-1, 1] per dimension."""
     raw = b""
     counter = 0
     while len(raw) < dimensions:
         raw += hashlib.sha256(f"{counter}:{word}".encode()).digest()
         counter += 1
-    return tuple(byte / 127.5 - 1.0 for byte in raw[:dimensions])
+    return np.frombuffer(raw[:dimensions], dtype=np.uint8) / 127.5 - 1.0
 
 
 def usage(prompt_tokens: int, output_text: str) -> dict[str, int]:

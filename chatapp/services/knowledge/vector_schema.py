@@ -48,14 +48,6 @@ FROM (SELECT i, get_byte(b, 4 * i + 3) >> 7 AS s,
 $$
 """
 
-# Exact search without pgvector: the dot product of two real[] (inlined by the planner).
-DOT_FUNCTION = """
-CREATE OR REPLACE FUNCTION chunks_real_dot(a real[], b real[]) RETURNS float8
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-SELECT sum(x::float8 * y) FROM unnest(a, b) AS t(x, y)
-$$
-"""
-
 # Bulk loads may write embedding_vec themselves on INSERT; an UPDATE of the BLOB always wins.
 SYNC_FUNCTION = """
 CREATE OR REPLACE FUNCTION chunks_embedding_sync() RETURNS trigger
@@ -147,7 +139,6 @@ def install(connection: Connection, dim: int) -> None:
     connection.execute(text(f"ALTER TABLE chunks ADD COLUMN IF NOT EXISTS {COLUMN} {column_type}"))
     connection.execute(text(DECODE_FUNCTION))
     connection.execute(text(SYNC_FUNCTION))
-    connection.execute(text(DOT_FUNCTION))
     connection.execute(text("DROP TRIGGER IF EXISTS chunks_embedding_sync ON chunks"))
     connection.execute(text(SYNC_TRIGGER))
     if pgvector:
@@ -164,7 +155,6 @@ def uninstall(connection: Connection) -> None:
     connection.execute(text(f"ALTER TABLE chunks DROP COLUMN IF EXISTS {COLUMN}"))
     connection.execute(text("DROP FUNCTION IF EXISTS chunks_embedding_sync()"))
     connection.execute(text("DROP FUNCTION IF EXISTS chunks_embedding_floats(bytea)"))
-    connection.execute(text("DROP FUNCTION IF EXISTS chunks_real_dot(real[], real[])"))
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, _other: Any) -> bool:

@@ -149,8 +149,7 @@ def nearest(
         return _nearest_pgvector(query, dim, conditions, k)
     if kind == "real[]":
         _warn_once("exact", "pgvector is not installed: vector search is exact (slower)")
-        score = func.chunks_real_dot(_mirror(ARRAY(REAL)), cast(query.tolist(), ARRAY(REAL)))
-        return _ranked(score, [*conditions, _mirror(ARRAY(REAL)).is_not(None)], k)
+        return _ranked(_real_dot(query), [*conditions, _mirror(ARRAY(REAL)).is_not(None)], k)
     _warn_once("none", "chunks.%s is missing: run `flask init-db`", vector_schema.COLUMN)
     return []
 
@@ -173,6 +172,17 @@ def filters(
 def _mirror(type_: object) -> ColumnElement[object]:
     """The trigger-maintained ``chunks.embedding_vec`` column."""
     return literal_column(f"chunks.{vector_schema.COLUMN}", type_)
+
+
+def _real_dot(query: np.ndarray) -> ColumnElement[float]:
+    """The dot product with ``query`` of each row's ``real[]`` mirror, as a scalar subquery
+    (planned once; a SQL function here would run several times slower)."""
+    pairs = (
+        func.unnest(_mirror(ARRAY(REAL)), cast(query.tolist(), ARRAY(REAL)))
+        .table_valued("x", "y")
+        .render_derived(name="pairs")
+    )
+    return select(func.sum(cast(pairs.c.x, Float) * pairs.c.y)).scalar_subquery()
 
 
 def _ranked(
