@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -166,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         results = benchmark(args, Path(tmp))
     print(f"\n{args.chunks} chunks of ~{args.chars} chars, {args.batch} per embedding call")
+    print(f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}")
     for name, rate in results.items():
         share = rate / results["embed_only"]
         print(f"  {name:<15} {rate:8.0f} chunks/s  ({share:.0%} of the embedding-only rate)")

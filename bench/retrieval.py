@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -235,9 +236,10 @@ def verdicts(results: dict[str, Any]) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table and the targets."""
     args = parse_args(argv)
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         results = benchmark(args, Path(tmp))
-    print()
+    print(f"\nload average (1 min) at start {load:.1f}, at end {os.getloadavg()[0]:.1f}")
     print(table(results))
     for line in verdicts(results):
         print(line)
