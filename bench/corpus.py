@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 from flask import Flask
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 
 from chatapp import create_app
 from chatapp.extensions import db
@@ -116,26 +116,6 @@ def open_store(name: str, kind: str, url: str, **overrides: Any) -> Store:
             store.collections[user] = collection.id
         db.session.commit()
     return store
-
-
-def postgres_schema_url(url: str, schema: str) -> str:
-    """``url`` with a fresh ``schema`` alone on the search path (pgvector's type not visible)."""
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        vector_schema.try_create_extension(connection)  # in public, before any schema exists
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    admin.dispose()
-    separator = "&" if "?" in url else "?"
-    return f"{url}{separator}options=-csearch_path%3D{schema}"
-
-
-def drop_schema(url: str, schema: str) -> None:
-    """Remove a schema made by :func:`postgres_schema_url`."""
-    admin = create_engine(url)
-    with admin.begin() as connection:
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-    admin.dispose()
 
 
 def sqlite_url(tmp: Path) -> str:

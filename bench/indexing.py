@@ -33,6 +33,7 @@ from chatapp.extensions import db
 from chatapp.gemini import get_model
 from chatapp.models import Chunk, Document
 from chatapp.services.knowledge import vectors
+from tests.support import schemas
 
 WORDS = (
     "river",
@@ -140,7 +141,7 @@ def benchmark(args: Any, tmp: Path) -> dict[str, float]:
     texts = passages(args.chunks, args.chars)
     targets = [("sqlite", corpus.sqlite_url(tmp))]
     if args.database_url:
-        exact = corpus.postgres_schema_url(args.database_url, "bench_exact")
+        exact = schemas.schema_url(args.database_url, "bench_exact")
         targets += [("postgres-exact", exact), ("pgvector", args.database_url)]
     results: dict[str, float] = {}
     with harness.wire_server(tmp) as wire_url:
@@ -157,7 +158,7 @@ def benchmark(args: Any, tmp: Path) -> dict[str, float]:
             store.app.extensions["gemini"].close()
             print(f"{name}: {results[name]:.0f} chunks/s")
     if args.database_url:
-        corpus.drop_schema(args.database_url, "bench_exact")
+        schemas.drop_schema(args.database_url, "bench_exact")
     return results
 
 

@@ -35,6 +35,7 @@ import numpy as np
 from bench import corpus, harness
 from chatapp.extensions import db
 from chatapp.services.knowledge import vectors
+from tests.support import schemas
 
 K = 10
 OWNERS_SHARE = 0.01  # alice's share of all chunks
@@ -141,7 +142,7 @@ def open_stores(args: Any, tmp: Path) -> list[corpus.Store]:
     """SQLite always; both PostgreSQL paths with ``--database-url``."""
     stores = [corpus.open_store("sqlite", "sqlite", corpus.sqlite_url(tmp))]
     if args.database_url:
-        exact = corpus.postgres_schema_url(args.database_url, "bench_exact")
+        exact = schemas.schema_url(args.database_url, "bench_exact")
         stores.append(corpus.open_store("postgres-exact", "postgres-exact", exact))
         stores.append(corpus.open_store("pgvector", "pgvector", args.database_url))
     for store in stores:
@@ -194,7 +195,7 @@ def benchmark(args: Any, tmp: Path) -> dict[str, Any]:
                     db.drop_all()
                 db.engine.dispose()
         if args.database_url:
-            corpus.drop_schema(args.database_url, "bench_exact")
+            schemas.drop_schema(args.database_url, "bench_exact")
     return results
 
 

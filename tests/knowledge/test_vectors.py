@@ -14,13 +14,14 @@ from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import event, select, text
 
 from chatapp.extensions import db
 from chatapp.models import Chunk, Collection, Document, User
 from chatapp.services import accounts
 from chatapp.services.knowledge import vector_schema, vectors
 from tests.conftest import POSTGRES_URL, PW_HASH, build_app, close_app
+from tests.support import schemas
 
 MODEL = "gemini-embedding-001"
 DIM = 768
@@ -37,25 +38,13 @@ def require_pgvector() -> None:
     pytest.skip(message)
 
 
-def _exact_postgres_url() -> str:
-    """The test database, in a schema where the ``vector`` type is not visible."""
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        vector_schema.try_create_extension(connection)  # into public, never into our schema
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {EXACT_SCHEMA} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {EXACT_SCHEMA}"))
-    admin.dispose()
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{EXACT_SCHEMA}"
-
-
 @pytest.fixture(params=["sqlite", "pgvector", "postgres-exact"])
 def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[str]:
     """An app context on one of the three vector paths; yields the path's name."""
     if request.param != "sqlite" and not POSTGRES_URL:
         pytest.skip("PostgreSQL: set TEST_DATABASE_URL to run these tests against it")
     if request.param == "postgres-exact":
-        app = build_app(_exact_postgres_url(), fresh=False)
+        app = build_app(schemas.schema_url(POSTGRES_URL, EXACT_SCHEMA), fresh=False)
         with app.app_context():
             db.create_all()
             for name in ("alice", "bob"):
@@ -308,7 +297,7 @@ def test_twenty_chunks_among_100k_of_others_all_found(
     through_index = vectors.hnsw_search(
         vectors.unit(query), SMALL_DIM, vectors.filters(alice, MODEL, SMALL_DIM, None), 10
     )
-    statement, parameters = statements[-1]
+    statement, parameters = next(s for s in reversed(statements) if "<#>" in s[0])
     plan = db.session.connection().exec_driver_sql("EXPLAIN " + statement, parameters)
 
     assert vector_schema.index_name(SMALL_DIM) in "\n".join(row[0] for row in plan)

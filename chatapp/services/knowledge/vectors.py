@@ -20,7 +20,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import ColumnElement, Engine, Float, cast, func, literal_column, select, text
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Float,
+    and_,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, REAL
 
 from chatapp.extensions import db
@@ -33,7 +43,8 @@ log = logging.getLogger(__name__)
 
 # Below this many candidate chunks an exact scan beats the HNSW index's filtered scan.
 EXACT_BELOW = 2000
-EF_SEARCH = 100  # HNSW candidate list per scan step (pgvector's default is 40)
+EF_SEARCH = 200  # HNSW candidate list per scan step (pgvector's default is 40)
+OVERFETCH = 2  # the index returns OVERFETCH * k neighbours in relaxed order; the best k are kept
 MAX_SCAN_TUPLES = 50_000  # how far an iterative scan may go before giving up
 SCAN_MEM_MULTIPLIER = 4  # ... and how much memory (times work_mem) it may use
 
@@ -157,16 +168,19 @@ def nearest(
 def filters(
     user: User, model: str, dim: int, collection_ids: Sequence[uuid.UUID] | None
 ) -> list[ColumnElement[bool]]:
-    """Access, liveness and same-model filters, all inside the query."""
+    """Access and same-model filters, inside the query (liveness comes with the join)."""
     conditions = [
         Chunk.collection_id.in_(readable_collections(user)),
         Chunk.embedding_model == model,
         Chunk.embedding_dim == dim,
-        Chunk.generation == Document.generation,
     ]
     if collection_ids is not None:
         conditions.append(Chunk.collection_id.in_(list(collection_ids)))
     return conditions
+
+
+# Only chunks of their document's current generation are searched.
+LIVE = and_(Document.id == Chunk.document_id, Document.generation == Chunk.generation)
 
 
 def _mirror(type_: object) -> ColumnElement[object]:
@@ -191,7 +205,7 @@ def _ranked(
     """Exact search: order every candidate by ``score`` in the database, keep ``k``."""
     statement = (
         select(Chunk.id, score)
-        .join(Document, Document.id == Chunk.document_id)
+        .join(Document, LIVE)
         .where(*conditions)
         .order_by(score.desc(), Chunk.id)
         .limit(k)
@@ -200,14 +214,12 @@ def _ranked(
 
 
 def _candidates(conditions: list[ColumnElement[bool]], limit: int) -> int:
-    """How many chunks pass ``conditions``, counting no further than ``limit``."""
-    some = (
-        select(Chunk.id)
-        .join(Document, Document.id == Chunk.document_id)
-        .where(*conditions)
-        .limit(limit)
-        .subquery()
-    )
+    """How many chunks pass ``conditions``, counting no further than ``limit``.
+
+    Liveness is left out (no join): an overcount only sends a search to the index, whose
+    shortfall falls back to the exact scan.
+    """
+    some = select(Chunk.id).where(*conditions).limit(limit).subquery()
     return db.session.execute(select(func.count()).select_from(some)).scalar_one()
 
 
@@ -229,31 +241,47 @@ def _nearest_pgvector(
 def hnsw_search(
     query: np.ndarray, dim: int, conditions: list[ColumnElement[bool]], k: int
 ) -> list[tuple[int, float]]:
-    """Search the HNSW index, with iterative scans so filtered-out neighbours are replaced."""
-    db.session.execute(
-        text(
-            "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
-            " set_config('hnsw.ef_search', :ef, true),"
-            " set_config('hnsw.max_scan_tuples', :most, true),"
-            " set_config('hnsw.scan_mem_multiplier', :memory, true)"
-        ),
-        {
-            "ef": str(max(EF_SEARCH, k)),
-            "most": str(MAX_SCAN_TUPLES),
-            "memory": str(SCAN_MEM_MULTIPLIER),
-        },
-    )
+    """Search the HNSW index, with iterative scans so filtered-out neighbours are replaced.
+
+    The caller has counted enough candidates for the index to pay, but the planner cannot
+    know how many chunks a user's collections hold (it guesses few, and would then sort
+    them all), so sorting is disabled for this query. The settings live in a savepoint
+    that is rolled back, so later queries of the transaction keep the defaults.
+    """
     indexed = cast(_mirror(Vector()), Vector(dim))
     distance = indexed.op("<#>", return_type=Float)(cast(query.tolist(), Vector(dim)))
-    # relaxed_order may return neighbours slightly out of order: sort the k found again.
+    # relaxed_order returns neighbours roughly in order: take more, keep the best k exactly.
     hits = (
         select(Chunk.id.label("id"), distance.label("distance"))
-        .join(Document, Document.id == Chunk.document_id)
+        .join(Document, LIVE)
         .where(*conditions, Chunk.embedding_dim == dim)
         .order_by(distance)
-        .limit(k)
+        .limit(k * OVERFETCH)
         .subquery()
     )
-    ordered = select(hits.c.id, hits.c.distance).order_by(hits.c.distance, hits.c.id)
-    rows = db.session.execute(ordered)
+    ordered = select(hits.c.id, hits.c.distance).order_by(hits.c.distance, hits.c.id).limit(k)
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.execute(SETTINGS, _settings(k))
+        rows = db.session.execute(ordered).all()
+    finally:
+        savepoint.rollback()
     return [(int(chunk_id), -float(value)) for chunk_id, value in rows]
+
+
+SETTINGS = text(
+    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+    " set_config('hnsw.ef_search', :ef, true),"
+    " set_config('hnsw.max_scan_tuples', :most, true),"
+    " set_config('hnsw.scan_mem_multiplier', :memory, true),"
+    " set_config('enable_sort', 'off', true)"
+)
+
+
+def _settings(k: int) -> dict[str, str]:
+    """Values for :data:`SETTINGS`."""
+    return {
+        "ef": str(max(EF_SEARCH, k * OVERFETCH)),
+        "most": str(MAX_SCAN_TUPLES),
+        "memory": str(SCAN_MEM_MULTIPLIER),
+    }
