@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sqlalchemy import text
 
 from bench import corpus, harness
 from chatapp.extensions import db
@@ -156,6 +157,23 @@ def open_stores(args: Any, tmp: Path) -> list[corpus.Store]:
 LAYOUTS = {"sqlite": "sqlite", "postgres-exact": "real[]", "pgvector": "pgvector"}
 
 
+def round_trip(store: corpus.Store, count: int) -> dict[str, float]:
+    """The baseline: ``SELECT 1`` and a rollback, the floor under every search's latency."""
+    with store.app.app_context():
+        latencies = []
+        for _ in range(count):
+            started = time.perf_counter()
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
+            latencies.append(time.perf_counter() - started)
+    return {
+        "p50_ms": harness.percentile(latencies, 50) * 1000,
+        "p99_ms": harness.percentile(latencies, 99) * 1000,
+        "n": count,
+        "recall": 1.0,
+    }
+
+
 def measure_size(
     stores: list[corpus.Store], queries: np.ndarray, ref: Reference, args: Any
 ) -> dict[str, Any]:
@@ -168,6 +186,7 @@ def measure_size(
             cells["hnsw_build_s"] = time.perf_counter() - started
         elif store.kind == "postgres-exact":
             corpus.analyze(store)
+        cells[f"{store.name}/SELECT 1"] = round_trip(store, len(queries))
         for user in ("alice", "bob"):
             cells[f"{store.name}/{user}"] = measure(store, user, queries, ref, args, False)
         if store.kind == "pgvector":
