@@ -28,10 +28,16 @@ test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 ## Benchmarks under gunicorn against a local Gemini wire server (docs/benchmarks.md):
-## chat turns (BENCH_ARGS) and streams (STREAM_ARGS).
+## chat turns (BENCH_ARGS) and streams (STREAM_ARGS); knowledge retrieval (RETRIEVAL_ARGS),
+## indexing (INDEXING_ARGS) and retrieval quality. BENCH_DATABASE_URL: a PostgreSQL database
+## the knowledge benchmarks may fill (without it they measure SQLite only).
+BENCH_DATABASE_URL ?=
 bench: $(VENV)/.installed
 	$(PY) -m bench.chat_turns $(BENCH_ARGS)
 	$(PY) -m bench.streams $(STREAM_ARGS)
+	$(PY) -m bench.retrieval --database-url "$(BENCH_DATABASE_URL)" $(RETRIEVAL_ARGS)
+	$(PY) -m bench.indexing --database-url "$(BENCH_DATABASE_URL)" $(INDEXING_ARGS)
+	$(PY) -m bench.quality
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.services.knowledge import fulltext
+from chatapp.services.knowledge import fulltext, vector_schema
 from tests.support.app import POSTGRES_URL, make_config
 
 
@@ -42,12 +42,11 @@ def test_init_db_matches_models_and_is_idempotent(empty_database: str) -> None:
         assert result.exit_code == 0, result.output
     with app.app_context():
         with db.engine.connect() as connection:
-            diff = compare_metadata(
-                MigrationContext.configure(
-                    connection, opts={"include_name": fulltext.include_name}
-                ),
-                db.metadata,
-            )
+            opts = {
+                "include_name": fulltext.include_name,
+                "include_object": vector_schema.include_object,
+            }
+            diff = compare_metadata(MigrationContext.configure(connection, opts=opts), db.metadata)
         tables = set(inspect(db.engine).get_table_names())
         db.engine.dispose()
     assert diff == []

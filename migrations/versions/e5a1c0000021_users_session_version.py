@@ -1,7 +1,7 @@
 """users.session_version: a password change or logout ends the account's other logins
 
 Revision ID: e5a1c0000021
-Revises: e5a1c0000012
+Revises: e5a1c0000013
 Create Date: 2026-11-27 12:30:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5a1c0000021'
-down_revision = 'e5a1c0000012'
+down_revision = 'e5a1c0000013'
 branch_labels = None
 depends_on = None
 

@@ -1,21 +1,52 @@
 """Embeddings: how a chunk's vector is stored, and the nearest-neighbour half of retrieval.
 
 Vectors are unit length, so cosine similarity is their dot product. Only chunks of a
-document's current generation, embedded with the current model and dimension, are searched.
+document's current generation, embedded with the requested model and dimension, that the
+user may read are searched, all decided inside one SQL query whose memory grows with ``k``:
+
+- SQLite: exact, ``vec_dot`` over the BLOBs (registered in ``chatapp.database``);
+- PostgreSQL with pgvector: the HNSW index with iterative scans, or exact when the user's
+  candidates are few (the index's filtered scan would have to wade through everyone else's);
+- PostgreSQL without pgvector: exact over the ``real[]`` mirror, with a warning once.
 """
 
 from __future__ import annotations
 
-import heapq
+import logging
 import struct
 import uuid
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import select
+import numpy as np
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    Float,
+    and_,
+    cast,
+    func,
+    literal_column,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, REAL
 
 from chatapp.extensions import db
 from chatapp.models import Chunk, Document, User
-from chatapp.services.knowledge.access import searchable_chunks
+from chatapp.services.knowledge import vector_schema
+from chatapp.services.knowledge.access import readable_collections
+from chatapp.services.knowledge.vector_schema import Vector
+
+log = logging.getLogger(__name__)
+
+# Below this many candidate chunks an exact scan beats the HNSW index's filtered scan.
+EXACT_BELOW = 2000
+EF_SEARCH = 200  # HNSW candidate list per scan step (pgvector's default is 40)
+OVERFETCH = 2  # the index returns OVERFETCH * k neighbours in relaxed order; the best k are kept
+MAX_SCAN_TUPLES = 50_000  # how far an iterative scan may go before giving up
+SCAN_MEM_MULTIPLIER = 4  # ... and how much memory (times work_mem) it may use
 
 
 def to_blob(values: Sequence[float]) -> bytes:
@@ -28,11 +59,78 @@ def from_blob(blob: bytes) -> list[float]:
     return list(struct.unpack(f"<{len(blob) // 4}f", blob))
 
 
+def unit(values: Sequence[float]) -> np.ndarray:
+    """``values`` as a float32 unit vector (a zero vector stays zero)."""
+    array = np.asarray(values, dtype="<f4")
+    norm = float(np.linalg.norm(array))
+    return array / np.float32(norm) if norm else array
+
+
 def set_embedding(chunk: Chunk, values: Sequence[float], model: str) -> None:
-    """Give ``chunk`` its embedding, remembering the model and dimension it came from."""
-    chunk.embedding = to_blob(values)
+    """Give ``chunk`` its (unit length) embedding, remembering the model and dimension.
+
+    On PostgreSQL a trigger mirrors the BLOB into ``embedding_vec`` (see vector_schema).
+    """
+    chunk.embedding = unit(values).tobytes()
     chunk.embedding_model = model
     chunk.embedding_dim = len(values)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a database stores vectors: ``sqlite``, ``pgvector``, ``real[]`` or ``none``."""
+
+    kind: str
+    indexed_dims: frozenset[int] = frozenset()
+
+
+_layouts: weakref.WeakKeyDictionary[Engine, Layout] = weakref.WeakKeyDictionary()
+_warned: set[tuple[int, str]] = set()
+
+
+def layout() -> Layout:
+    """Detect (once per engine) which vector path this database offers."""
+    engine = db.engine
+    if engine not in _layouts:
+        _layouts[engine] = _detect(engine)
+    return _layouts[engine]
+
+
+def forget_layout() -> None:
+    """Detect again on the next search (after adding an index, for example)."""
+    _layouts.clear()
+
+
+def _detect(engine: Engine) -> Layout:
+    """Read the column type and the HNSW indexes of ``chunks``."""
+    if engine.dialect.name == "sqlite":
+        return Layout("sqlite")
+    with engine.connect() as connection:
+        column_type = connection.execute(
+            text(
+                "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid ="
+                " to_regclass('chunks') AND attname = :column AND NOT attisdropped"
+            ),
+            {"column": vector_schema.COLUMN},
+        ).scalar()
+        names = connection.execute(
+            text(
+                "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid"
+                " WHERE i.indrelid = to_regclass('chunks') AND starts_with(c.relname, :prefix)"
+            ),
+            {"prefix": vector_schema.INDEX_PREFIX},
+        ).scalars()
+        dims = frozenset(int(name.removeprefix(vector_schema.INDEX_PREFIX)) for name in names)
+    kind = {"vector": "pgvector", "real[]": "real[]"}.get(column_type or "", "none")
+    return Layout(kind, dims)
+
+
+def _warn_once(key: str, message: str, *args: object) -> None:
+    """Log a warning the first time ``key`` comes up for this engine."""
+    marker = (id(db.engine), key)
+    if marker not in _warned:
+        _warned.add(marker)
+        log.warning(message, *args)
 
 
 def nearest(
@@ -43,26 +141,147 @@ def nearest(
     collection_ids: Sequence[uuid.UUID] | None,
     k: int,
 ) -> list[tuple[int, float]]:
-    """The ``k`` chunks most similar to ``query_vector`` as ``(chunk id, similarity)``.
+    """The ``k`` live chunks ``user`` may read nearest ``query_vector``: (id, cosine), best first.
 
-    A minimal exact search: access, liveness, model and dimension are decided in the SQL,
-    and the rows stream through a k-sized heap, so memory grows with k only.
+    Only vectors of ``model`` with ``dim`` dimensions are compared; ``collection_ids``
+    (already validated by the caller) narrows the readable collections further.
     """
-    if k <= 0 or len(query_vector) != dim:
+    if len(query_vector) != dim:
+        raise ValueError(f"query vector has {len(query_vector)} dimensions, expected {dim}")
+    if k <= 0:
         return []
-    rows = db.session.execute(
-        select(Chunk.id, Chunk.embedding)
-        .join(Document, Document.id == Chunk.document_id)
-        .where(
-            *searchable_chunks(user, collection_ids),
-            Chunk.embedding_model == model,
-            Chunk.embedding_dim == dim,
-            Chunk.embedding.is_not(None),
-        )
-        .execution_options(yield_per=500)
+    query = unit(query_vector)
+    conditions = filters(user, model, dim, collection_ids)
+    kind = layout().kind
+    if kind == "sqlite":
+        score = func.vec_dot(Chunk.embedding, query.tobytes())
+        return _ranked(score, [*conditions, Chunk.embedding.is_not(None)], k)
+    if kind == "pgvector":
+        return _nearest_pgvector(query, dim, conditions, k)
+    if kind == "real[]":
+        _warn_once("exact", "pgvector is not installed: vector search is exact (slower)")
+        return _ranked(_real_dot(query), [*conditions, _mirror(ARRAY(REAL)).is_not(None)], k)
+    _warn_once("none", "chunks.%s is missing: run `flask init-db`", vector_schema.COLUMN)
+    return []
+
+
+def filters(
+    user: User, model: str, dim: int, collection_ids: Sequence[uuid.UUID] | None
+) -> list[ColumnElement[bool]]:
+    """Access and same-model filters, inside the query (liveness comes with the join)."""
+    conditions = [
+        Chunk.collection_id.in_(readable_collections(user)),
+        Chunk.embedding_model == model,
+        Chunk.embedding_dim == dim,
+    ]
+    if collection_ids is not None:
+        conditions.append(Chunk.collection_id.in_(list(collection_ids)))
+    return conditions
+
+
+# Only chunks of their document's current generation are searched.
+LIVE = and_(Document.id == Chunk.document_id, Document.generation == Chunk.generation)
+
+
+def _mirror(type_: object) -> ColumnElement[object]:
+    """The trigger-maintained ``chunks.embedding_vec`` column."""
+    return literal_column(f"chunks.{vector_schema.COLUMN}", type_)
+
+
+def _real_dot(query: np.ndarray) -> ColumnElement[float]:
+    """The dot product with ``query`` of each row's ``real[]`` mirror, as a scalar subquery
+    (planned once; a SQL function here would run several times slower)."""
+    pairs = (
+        func.unnest(_mirror(ARRAY(REAL)), cast(query.tolist(), ARRAY(REAL)))
+        .table_valued("x", "y")
+        .render_derived(name="pairs")
     )
-    scored = (
-        (sum(a * b for a, b in zip(query_vector, from_blob(blob), strict=True)), int(chunk_id))
-        for chunk_id, blob in rows
+    return select(func.sum(cast(pairs.c.x, Float) * pairs.c.y)).scalar_subquery()
+
+
+def _ranked(
+    score: ColumnElement[float], conditions: list[ColumnElement[bool]], k: int
+) -> list[tuple[int, float]]:
+    """Exact search: order every candidate by ``score`` in the database, keep ``k``."""
+    statement = (
+        select(Chunk.id, score)
+        .join(Document, LIVE)
+        .where(*conditions)
+        .order_by(score.desc(), Chunk.id)
+        .limit(k)
     )
-    return [(chunk_id, score) for score, chunk_id in heapq.nlargest(k, scored)]
+    return [(int(chunk_id), float(value)) for chunk_id, value in db.session.execute(statement)]
+
+
+def _candidates(conditions: list[ColumnElement[bool]], limit: int) -> int:
+    """How many chunks pass ``conditions``, counting no further than ``limit``.
+
+    Liveness is left out (no join): an overcount only sends a search to the index, whose
+    shortfall falls back to the exact scan.
+    """
+    some = select(Chunk.id).where(*conditions).limit(limit).subquery()
+    return db.session.execute(select(func.count()).select_from(some)).scalar_one()
+
+
+def _nearest_pgvector(
+    query: np.ndarray, dim: int, conditions: list[ColumnElement[bool]], k: int
+) -> list[tuple[int, float]]:
+    """HNSW for users with many candidates, exact for the rest (and when HNSW falls short)."""
+    conditions = [*conditions, _mirror(Vector()).is_not(None)]
+    if dim not in layout().indexed_dims:
+        _warn_once(f"dim{dim}", "pgvector: no HNSW index for %d dimensions; exact search", dim)
+    elif _candidates(conditions, EXACT_BELOW) >= EXACT_BELOW:
+        found = hnsw_search(query, dim, conditions, k)
+        if len(found) == k:
+            return found
+    exact = -_mirror(Vector()).op("<#>", return_type=Float)(cast(query.tolist(), Vector()))
+    return _ranked(exact, conditions, k)
+
+
+def hnsw_search(
+    query: np.ndarray, dim: int, conditions: list[ColumnElement[bool]], k: int
+) -> list[tuple[int, float]]:
+    """Search the HNSW index, with iterative scans so filtered-out neighbours are replaced.
+
+    The caller has counted enough candidates for the index to pay, but the planner cannot
+    know how many chunks a user's collections hold (it guesses few, and would then sort
+    them all), so sorting is disabled for this query. The settings live in a savepoint
+    that is rolled back, so later queries of the transaction keep the defaults.
+    """
+    indexed = cast(_mirror(Vector()), Vector(dim))
+    distance = indexed.op("<#>", return_type=Float)(cast(query.tolist(), Vector(dim)))
+    # relaxed_order returns neighbours roughly in order: take more, keep the best k exactly.
+    hits = (
+        select(Chunk.id.label("id"), distance.label("distance"))
+        .join(Document, LIVE)
+        .where(*conditions, Chunk.embedding_dim == dim)
+        .order_by(distance)
+        .limit(k * OVERFETCH)
+        .subquery()
+    )
+    ordered = select(hits.c.id, hits.c.distance).order_by(hits.c.distance, hits.c.id).limit(k)
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.execute(SETTINGS, _settings(k))
+        rows = db.session.execute(ordered).all()
+    finally:
+        savepoint.rollback()
+    return [(int(chunk_id), -float(value)) for chunk_id, value in rows]
+
+
+SETTINGS = text(
+    "SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true),"
+    " set_config('hnsw.ef_search', :ef, true),"
+    " set_config('hnsw.max_scan_tuples', :most, true),"
+    " set_config('hnsw.scan_mem_multiplier', :memory, true),"
+    " set_config('enable_sort', 'off', true)"
+)
+
+
+def _settings(k: int) -> dict[str, str]:
+    """Values for :data:`SETTINGS`."""
+    return {
+        "ef": str(max(EF_SEARCH, k * OVERFETCH)),
+        "most": str(MAX_SCAN_TUPLES),
+        "memory": str(SCAN_MEM_MULTIPLIER),
+    }
