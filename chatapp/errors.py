@@ -57,6 +57,13 @@ class ApiError(Exception):
 
 # Recorded on a user's message when a turn failed in a way we did not foresee.
 UNEXPECTED = ModelError(500, "INTERNAL_ERROR", "Something went wrong on our side. Try again.")
+# Ends a stream whose turn could not be stored because the database became unreachable
+# (the same code as the 503 of :func:`handle_database_error`).
+DATABASE_DOWN = ModelError(
+    503,
+    "DATABASE_UNAVAILABLE",
+    "The database became unavailable, so this reply could not be saved. Try again shortly.",
+)
 
 
 def api_error(exc: ModelError) -> ApiError:

@@ -14,6 +14,7 @@ from chatapp.errors import NotFound
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.rendering import render_markdown
+from chatapp.services.chat import leases
 
 # Role names as each API shows them: /api/v1 follows seed 003, seed 001's paths say "model".
 API_ROLES = {"user": "user", "model": "assistant"}
@@ -36,6 +37,8 @@ def get_session(user: User, session_id: str | uuid.UUID) -> ChatSession:
     session = db.session.get(ChatSession, key) if key else None
     if session is None or session.user_id != user.id:
         raise NotFound("Session")
+    if leases.lapsed(session) and leases.reclaim(session.id):
+        db.session.commit()  # the turn in progress was abandoned by its dead holder
     return session
 
 
@@ -134,7 +137,7 @@ def session_to_dict(session: ChatSession, **extra: Any) -> dict[str, Any]:
         "created_at": session.created_at.isoformat(),
         "updated_at": session.updated_at.isoformat(),
         "message_count": session.message_count,
-        "generating": session.turn_id is not None,
+        "generating": session.turn_id is not None and not leases.lapsed(session),
         **extra,
     }
 

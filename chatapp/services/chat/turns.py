@@ -3,7 +3,10 @@
 The guarantees: the user's message is committed before the model is called; the reply is
 committed before the caller is told it is done; a model failure marks the user's message
 failed (it is never sent to the model again) and leaves the conversation usable; one turn
-at a time per conversation, across every worker (the turn lock is a row update).
+at a time per conversation, across every worker (the turn lock is a row update under a
+lease, see ``leases.py``); a turn that lost its lock stores nothing; a stream whose reply
+cannot be stored because the database is unreachable ends with a ``DATABASE_UNAVAILABLE``
+error and is stored, cut off, as soon as the database is back.
 """
 
 from __future__ import annotations
@@ -12,22 +15,25 @@ import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import inspect, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chatapp import sse
-from chatapp.errors import UNEXPECTED, ApiError, NotFound, api_error
+from chatapp.errors import DATABASE_DOWN, UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
-from chatapp.services.chat import conversations, personalities, stops
+from chatapp.services.chat import conversations, leases, personalities, stops
 from chatapp.services.chat.context import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted"
+# The database is unreachable (or its connection pool exhausted): nothing could be stored.
+DATABASE_ERRORS = (OperationalError, PoolTimeout)
 
 
 @dataclass
@@ -78,18 +84,8 @@ def prepare_turn(
 
 def _lock(session: ChatSession) -> str:
     """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY."""
-    turn_id = uuid.uuid4().hex
-    now = utcnow()
-    stale = now - timedelta(seconds=current_app.config["CHAT_TURN_TIMEOUT"])
-    result = db.session.execute(
-        update(ChatSession)
-        .where(
-            ChatSession.id == session.id,
-            or_(ChatSession.turn_id.is_(None), ChatSession.turn_started_at < stale),
-        )
-        .values(turn_id=turn_id, turn_started_at=now, stop_requested=False)
-    )
-    if result.rowcount != 1:
+    turn_id = leases.acquire(session.id)
+    if turn_id is None:
         db.session.rollback()
         raise ApiError(
             409,
@@ -119,10 +115,15 @@ def complete_turn(
     status: str = "complete",
     error_code: str | None = None,
 ) -> ChatMessage:
-    """Store the reply as one model message, release the lock, and title a new chat."""
+    """Store the reply as one model message, release the lock, and title a new chat.
+
+    A turn that no longer holds the lock stores nothing: 409 ``TURN_ABANDONED`` (its lease
+    lapsed and the conversation was taken over), or 404 if the conversation was deleted.
+    """
+    if not leases.release(turn.session_id, turn.turn_id):
+        raise _lost(turn)
     session = db.session.get(ChatSession, turn.session_id, populate_existing=True)
-    if session is None:
-        raise NotFound("Session")  # deleted while the model was answering
+    assert session is not None  # its row was just updated
     reply = _append(
         session,
         "model",
@@ -133,46 +134,73 @@ def complete_turn(
         prompt_tokens=usage.prompt_tokens,
         output_tokens=usage.output_tokens,
     )
-    _release(turn)
+    untitled = not turn.history and session.title is None and not session.title_set_by_user
     db.session.commit()
-    if not turn.history and session.title is None and not session.title_set_by_user:
-        _auto_title(session, turn.message, ask_model=status == "complete")
+    if untitled:
+        _auto_title(turn.session_id, turn.message, ask_model=status == "complete")
     return reply
 
 
 def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
-    """Mark the user's message failed with the error's code and release the lock."""
-    message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
-    if message is not None:
-        message.status = "failed"
-        message.error_code = exc.code
-    _release(turn)
+    """Mark the user's message failed with the error's code and release the lock.
+
+    A turn that lost its lock leaves the message as the takeover marked it.
+    """
+    if leases.release(turn.session_id, turn.turn_id):
+        message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
+        if message is not None:
+            message.status = "failed"
+            message.error_code = exc.code
     db.session.commit()
     log.warning("Turn failed in session %s: %s", turn.session_id, exc.code)
 
 
-def _release(turn: PreparedTurn) -> None:
-    """Release the turn lock if this turn still holds it (caller commits)."""
-    db.session.execute(
-        update(ChatSession)
-        .where(ChatSession.id == turn.session_id, ChatSession.turn_id == turn.turn_id)
-        .values(turn_id=None, turn_started_at=None, stop_requested=False)
+def _lost(turn: PreparedTurn) -> ApiError:
+    """The error for a turn that no longer holds its conversation's lock (rolls back)."""
+    db.session.rollback()
+    if db.session.get(ChatSession, turn.session_id) is None:
+        return NotFound("Session")  # deleted while the model was answering
+    return ApiError(
+        409,
+        leases.TURN_ABANDONED,
+        "This reply took too long to be saved and was abandoned; send the message again.",
     )
 
 
-def _auto_title(session: ChatSession, first_message: str, ask_model: bool) -> None:
+def store_later(turn: PreparedTurn, text: str, usage: Usage, model: str) -> None:
+    """The database failed while a turn was being stored: store it once the database is
+    back (as cut off by the outage), unless the turn lost its lock meanwhile."""
+    db.session.rollback()
+
+    def settle() -> None:
+        try:
+            if text:
+                complete_turn(turn, text, usage, model, INTERRUPTED, DATABASE_DOWN.code)
+            else:
+                fail_turn(turn, DATABASE_DOWN)
+        except ApiError:
+            db.session.rollback()  # taken over meanwhile: the takeover marked the message
+
+    stops.watcher().settle_later(turn.session_id, turn.turn_id, settle)
+
+
+def _auto_title(session_id: uuid.UUID, first_message: str, ask_model: bool) -> None:
     """Title the conversation after its first exchange, unless the user already did.
 
     An interrupted first reply gets its title from the message's first words, so a stop
     is not held up by another model call.
     """
     title = get_model().title(first_message) if ask_model else fallback_title(first_message)
-    db.session.execute(
-        update(ChatSession)
-        .where(ChatSession.id == session.id, ChatSession.title_set_by_user.is_(False))
-        .values(title=title[:200])
-    )
-    db.session.commit()
+    try:
+        db.session.execute(
+            update(ChatSession)
+            .where(ChatSession.id == session_id, ChatSession.title_set_by_user.is_(False))
+            .values(title=title[:200])
+        )
+        db.session.commit()
+    except DATABASE_ERRORS:  # the reply is stored; the title is not worth failing it for
+        db.session.rollback()
+        log.warning("Could not title session %s: the database is unavailable", session_id)
 
 
 def send_message(
@@ -182,14 +210,19 @@ def send_message(
     turn = prepare_turn(user, text, session_id, personality_id)
     model = get_model()
     try:
-        reply_text, usage = model.send(str(turn.session_id), turn.history, text, turn.system)
+        with stops.watcher().watching(turn.session_id, turn.turn_id, None):
+            reply_text, usage = model.send(str(turn.session_id), turn.history, text, turn.system)
     except ModelError as exc:
         fail_turn(turn, exc)
         raise api_error(exc) from exc
     except Exception:
         fail_turn(turn, UNEXPECTED)
         raise
-    reply = complete_turn(turn, reply_text, usage, model.name)
+    try:
+        reply = complete_turn(turn, reply_text, usage, model.name)
+    except DATABASE_ERRORS:
+        store_later(turn, reply_text, usage, model.name)
+        raise
     return conversations.get_session(user, turn.session_id), reply
 
 
@@ -209,7 +242,9 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
     Events: ``start``, ``content``… and ``end`` (``stopped`` when a stop interrupted it),
     or ``error`` with the model's code. A stop, a broken model stream or a client that
     goes away leaves what was received stored as one ``interrupted`` reply; a failure
-    before the first chunk marks the user's message failed, as without streaming.
+    before the first chunk marks the user's message failed, as without streaming. When the
+    reply cannot be stored, the stream still ends with an ``error`` event
+    (``DATABASE_UNAVAILABLE``, or ``TURN_ABANDONED`` if the turn lost its lock).
     """
     model = get_model()
     yield {"type": "start", "sessionId": str(turn.session_id), "model": model.name}
@@ -225,11 +260,10 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
                     received.append(item)
                     yield {"type": "content", "content": item}
     except sse.Interrupted:
-        stored = complete_turn(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
-        yield _end_event(stored, stopped=True)
+        yield _finish(turn, received, reply.usage, model.name, INTERRUPTED, stopped=True)
         return
     except GeneratorExit:
-        complete_turn(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
+        _finish(turn, received, reply.usage, model.name, INTERRUPTED)
         log.info("Client left a stream in session %s", turn.session_id)
         raise
     except Exception as exc:
@@ -237,7 +271,42 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
         return
     finally:
         pipe.close()
-    yield _end_event(complete_turn(turn, "".join(received), reply.usage, model.name))
+    yield _finish(turn, received, reply.usage, model.name)
+
+
+def _store(
+    turn: PreparedTurn,
+    text: str,
+    usage: Usage,
+    model: str,
+    status: str,
+    error_code: str | None = None,
+) -> ChatMessage | dict[str, Any]:
+    """Store the streamed reply (see :func:`complete_turn`), or return the error event that
+    ends the stream when it cannot be."""
+    try:
+        return complete_turn(turn, text, usage, model, status, error_code)
+    except DATABASE_ERRORS:
+        log.error("Database unavailable at the end of a stream in session %s", turn.session_id)
+        store_later(turn, text, usage, model)
+        return _error_event(DATABASE_DOWN)
+    except ApiError as exc:
+        return {"type": "error", "code": exc.code, "message": exc.message}
+
+
+def _finish(
+    turn: PreparedTurn,
+    received: list[str],
+    usage: Usage,
+    model: str,
+    status: str = "complete",
+    stopped: bool = False,
+) -> dict[str, Any]:
+    """Store the reply and return the stream's last event: ``end``, or ``error``."""
+    stored = _store(turn, "".join(received), usage, model, status)
+    if isinstance(stored, dict):
+        return stored
+    return _end_event(turn, stored, model, status, stopped)
 
 
 def _failure_event(
@@ -248,21 +317,40 @@ def _failure_event(
     if error is UNEXPECTED:
         log.exception("A stream failed in session %s", turn.session_id, exc_info=exc)
     if received:
-        complete_turn(turn, "".join(received), usage, model, INTERRUPTED, error_code=error.code)
-    else:
+        stored = _store(turn, "".join(received), usage, model, INTERRUPTED, error.code)
+        if isinstance(stored, dict):
+            return stored
+        return _error_event(error)
+    try:
         fail_turn(turn, error)
+    except DATABASE_ERRORS:
+        store_later(turn, "", usage, model)
+        return _error_event(DATABASE_DOWN)
+    return _error_event(error)
+
+
+def _error_event(error: ModelError) -> dict[str, Any]:
+    """The ``error`` event for a failure."""
     return {"type": "error", "code": error.code, "message": error.message}
 
 
-def _end_event(reply: ChatMessage, stopped: bool = False) -> dict[str, Any]:
-    """The ``end`` event for a stored reply (with the conversation's title)."""
-    session = db.session.get(ChatSession, reply.session_id)
+def _end_event(
+    turn: PreparedTurn, reply: ChatMessage, model: str, status: str, stopped: bool
+) -> dict[str, Any]:
+    """The ``end`` event for a stored reply, with the conversation's title if the database
+    still answers (the reply is stored either way)."""
+    try:
+        session = db.session.get(ChatSession, turn.session_id)
+        title = session.title if session else None
+    except DATABASE_ERRORS:
+        db.session.rollback()
+        title = None
     event: dict[str, Any] = {
         "type": "end",
-        "messageId": reply.id,
-        "model": reply.model,
-        "status": reply.status,
-        "title": session.title if session else None,
+        "messageId": inspect(reply).identity[0],
+        "model": model,
+        "status": status,
+        "title": title,
     }
     if stopped:
         event["stopped"] = True
