@@ -20,39 +20,10 @@ from werkzeug.serving import make_server
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
-from tests.conftest import AuthActions, build_app, close_app, wire_config
+from tests.conftest import AuthActions
 from tests.support.gemini_wire import GeminiWireServer, Reply
 
 STREAM = "/api/v1/chat/message/stream"
-
-
-@pytest.fixture
-def make_live(
-    app: Flask, database_url: str, wire: GeminiWireServer
-) -> Iterator[Callable[..., Flask]]:
-    """Make app instances (workers) on the test database whose model is the real SDK
-    talking to the wire server; their connections are closed afterwards."""
-    made: list[Flask] = []
-
-    def make(**overrides: Any) -> Flask:
-        made.append(build_app(database_url, fresh=False, **wire_config(wire, **overrides)))
-        return made[-1]
-
-    yield make
-    for each in made:
-        close_app(each)
-
-
-@pytest.fixture
-def live(make_live: Callable[..., Flask]) -> Flask:
-    """One app instance whose model is the real SDK talking to the wire server."""
-    return make_live()
-
-
-@pytest.fixture
-def headers(app: Flask, client: FlaskClient) -> dict[str, str]:
-    """API token headers for alice."""
-    return AuthActions(app, client).headers("alice")
 
 
 def events_of(body: str) -> list[dict[str, Any]]:
