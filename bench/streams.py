@@ -40,9 +40,16 @@ async def sse_events(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]
             yield json.loads(line.removeprefix("data: "))
 
 
-def http(base: str, token: str, streams: int) -> httpx2.AsyncClient:
-    """An HTTP client for ``streams`` concurrent streams to chatapp."""
-    limits = httpx2.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
+def http(base: str, token: str, streams: int, keepalive: bool = True) -> httpx2.AsyncClient:
+    """An HTTP client for ``streams`` concurrent streams to chatapp.
+
+    Without ``keepalive`` every request gets a fresh connection: a kept-alive connection
+    left idle longer than gunicorn's ``keepalive`` may be closed by the server just as the
+    client sends its next request on it (the client then reads a reset before any
+    response; docs/benchmarks.md), which would be counted as a failed stream.
+    """
+    idle = streams + 10 if keepalive else 0
+    limits = httpx2.Limits(max_connections=streams + 10, max_keepalive_connections=idle)
     return httpx2.AsyncClient(
         base_url=base,
         headers={"Authorization": f"Bearer {token}"},
@@ -57,12 +64,18 @@ async def chat_stream(client: httpx2.AsyncClient, body: dict[str, Any]) -> dict[
     arrivals: list[float] = []
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
-    async with client.stream("POST", "/api/v1/chat/message/stream", json=body) as response:
-        async for event in sse_events(response):
-            if event["type"] == "content":
-                arrivals.append(time.perf_counter())
-            first = first or event
-            last = event
+    status = None
+    try:
+        async with client.stream("POST", "/api/v1/chat/message/stream", json=body) as response:
+            status = response.status_code
+            async for event in sse_events(response):
+                if event["type"] == "content":
+                    arrivals.append(time.perf_counter())
+                first = first or event
+                last = event
+    except httpx2.TransportError as exc:
+        where = f"after {len(arrivals)} chunks" if status else "before any response"
+        raise RuntimeError(f"{exc!r} {where}") from exc
     return {
         "started": started,
         "arrivals": arrivals,
@@ -122,8 +135,13 @@ def gaps(arrivals: list[float]) -> list[float]:
 
 
 async def many_chatapp(base: str, token: str, count: int) -> tuple[int, list[float]]:
-    """(b) ``count`` concurrent streams through chatapp: completed, and chunk gaps."""
-    async with http(base, token, count) as client:
+    """(b) ``count`` concurrent streams through chatapp: completed, and chunk gaps.
+
+    The warm-up turns end over several seconds under load, so their connections would sit
+    idle past gunicorn's keep-alive before the measured streams reuse them: each stream
+    opens its own connection instead.
+    """
+    async with http(base, token, count, keepalive=False) as client:
         sessions = await asyncio.gather(*(new_conversation(client) for _ in range(count)))
         runs = await asyncio.gather(
             *(chat_stream(client, {"message": "Go", "sessionId": s}) for s in sessions),
