@@ -68,6 +68,9 @@ async def chat_stream(client: httpx2.AsyncClient, body: dict[str, Any]) -> dict[
     try:
         async with client.stream("POST", "/api/v1/chat/message/stream", json=body) as response:
             status = response.status_code
+            if status != 200:
+                await response.aread()
+                return {"last": {"status": status, "body": response.text[:300]}}
             async for event in sse_events(response):
                 if event["type"] == "content":
                     arrivals.append(time.perf_counter())
@@ -88,7 +91,8 @@ async def chat_stream(client: httpx2.AsyncClient, body: dict[str, Any]) -> dict[
 async def new_conversation(client: httpx2.AsyncClient) -> str:
     """Start a conversation with one complete turn (so later turns skip the title)."""
     result = await chat_stream(client, {"message": "Warm-up turn"})
-    assert result["last"]["type"] == "end", result["last"]
+    if result["last"].get("type") != "end":
+        raise RuntimeError(f"warm-up turn failed: {result['last']}")
     return result["session"]
 
 
@@ -142,8 +146,12 @@ async def many_chatapp(base: str, token: str, count: int) -> tuple[int, list[flo
     opens its own connection instead.
     """
     async with http(base, token, count, keepalive=False) as client:
-        sessions = await asyncio.gather(*(new_conversation(client) for _ in range(count)))
-        runs = await asyncio.gather(
+        warm = await asyncio.gather(
+            *(new_conversation(client) for _ in range(count)), return_exceptions=True
+        )
+        sessions = [s for s in warm if isinstance(s, str)]
+        runs = [s for s in warm if not isinstance(s, str)]  # failed warm-ups count as failed
+        runs += await asyncio.gather(
             *(chat_stream(client, {"message": "Go", "sessionId": s}) for s in sessions),
             return_exceptions=True,
         )
@@ -207,10 +215,12 @@ def main() -> None:
     parser.add_argument("--stops", type=int, default=20, help="stops measured in (c)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--redis-url", default="", help="REDIS_URL for the app (optional)")
+    parser.add_argument("--logs", type=Path, help="keep the servers' logs in this directory")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as tmp_dir:
-        tmp = Path(tmp_dir)
+        tmp = args.logs or Path(tmp_dir)
+        tmp.mkdir(parents=True, exist_ok=True)
         db_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         print(f"# Streaming: {args.workers} gthread workers x {args.threads} threads, {db_url}\n")
         with harness.wire_server(tmp, 0.0, args.chunks) as fast:

@@ -14,6 +14,7 @@ from flask import Flask, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from chatapp.extensions import db
@@ -169,9 +170,11 @@ def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     return "Internal Server Error", 500
 
 
-def handle_database_error(exc: OperationalError) -> Response | tuple[str, int]:
-    """The database is down or too busy: nothing was changed; the client may retry."""
-    log.error("Database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+def handle_database_error(exc: OperationalError | PoolTimeout) -> Response | tuple[str, int]:
+    """The database is down or too busy (no pooled connection came free within
+    ``pool_timeout``): nothing was changed; the client may retry."""
+    reason = getattr(exc, "orig", None) or exc
+    log.error("Database unavailable on %s %s: %s", request.method, request.path, reason)
     db.session.rollback()
     message = "The database is unavailable or busy; nothing was changed. Try again shortly."
     if wants_json():
@@ -185,4 +188,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_database_error)
+    app.register_error_handler(PoolTimeout, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

@@ -6,7 +6,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from chatapp import create_app
-from tests.conftest import AuthActions, make_config
+from chatapp.extensions import db
+from tests.conftest import AuthActions, build_app, close_app, make_config
 
 
 def assert_error(response, status: int, code: str) -> dict:
@@ -95,3 +96,17 @@ def test_an_unreachable_database_is_a_503_in_the_error_shape(tmp_path: Path) -> 
     assert response.headers["Retry-After"] == "1"
     assert response.json["code"] == "DATABASE_UNAVAILABLE"
     assert "sqlite" not in response.get_data(as_text=True).lower()
+
+
+def test_a_database_too_busy_to_lend_a_connection_is_a_503(database_url: str) -> None:
+    """Every pooled connection stays busy past ``pool_timeout``: 503, not a 500."""
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.1}
+    app = build_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=pool)
+    app.testing = False  # let the error handlers run
+    headers = AuthActions(app, app.test_client()).headers("alice")
+    with app.app_context(), db.engine.connect():  # the only connection, held
+        response = app.test_client().get("/api/v1/chat/sessions", headers=headers)
+    close_app(app)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["code"] == "DATABASE_UNAVAILABLE"

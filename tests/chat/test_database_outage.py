@@ -6,7 +6,6 @@ connection closed, new ones refused); on SQLite every statement fails while it i
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 
@@ -15,8 +14,8 @@ from flask import Flask
 
 from tests.chat.test_stream import (
     STREAM,
-    _data,
     events_of,
+    open_stream,
     stored,
     stream,
 )
@@ -63,11 +62,7 @@ def test_database_lost_mid_stream_ends_with_an_error_and_recovers(
 ) -> None:
     words = [f"w{i} " for i in range(8)]
     wire.script(Reply(chunks=words, chunk_delay=0.1))
-    response = fragile.test_client().post(
-        STREAM, json={"message": "Tell me"}, headers=headers, buffered=False
-    )
-    frames = _data(response.response)
-    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    response, frames, session_id = open_stream(fragile, headers, "Tell me")
     next(frames)  # the first content
 
     outage.cut()
@@ -101,11 +96,7 @@ def test_database_lost_before_the_first_chunk(
 ) -> None:
     """The model fails while the database is down: still an error event, then recovery."""
     wire.script(Reply(status=500, delay=0.3))
-    response = fragile.test_client().post(
-        STREAM, json={"message": "Doomed"}, headers=headers, buffered=False
-    )
-    frames = _data(response.response)
-    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    response, frames, session_id = open_stream(fragile, headers, "Doomed")
     outage.cut()
     events = events_of("".join(frames))
     response.close()

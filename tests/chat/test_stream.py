@@ -201,6 +201,19 @@ def _data(chunks: Any) -> Iterator[str]:
             yield text
 
 
+def open_stream(
+    app: Flask, headers: dict[str, str], message: str
+) -> tuple[Any, Iterator[str], str]:
+    """Start a streamed turn in a new conversation without reading it: the response (close
+    it when done), its frames after ``start``, and the conversation's id."""
+    response = app.test_client().post(
+        STREAM, json={"message": message}, headers=headers, buffered=False
+    )
+    frames = _data(response.response)
+    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    return response, frames, session_id
+
+
 @pytest.fixture
 def served(live: Flask) -> Iterator[str]:
     """``live`` served over real HTTP on a free port, threaded like production."""
@@ -260,11 +273,7 @@ def test_stop_from_another_instance_ends_the_stream(
     other = make_live()  # another worker or host on the same database
     words = [f"w{i} " for i in range(100)]
     wire.script(Reply(chunks=words, chunk_delay=0.05))
-    response = live.test_client().post(
-        STREAM, json={"message": "Long"}, headers=headers, buffered=False
-    )
-    frames = _data(response.response)
-    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    response, frames, session_id = open_stream(live, headers, "Long")
     next(frames)  # the first content
 
     stop = other.test_client().post(f"/api/v1/chat/session/{session_id}/stop", headers=headers)

@@ -6,7 +6,6 @@ whose lease then lapses; ``tests/test_multiprocess.py`` kills a real worker.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable
@@ -21,8 +20,8 @@ from chatapp.services import accounts
 from chatapp.services.chat import turns
 from tests.chat.test_stream import (
     STREAM,
-    _data,
     events_of,
+    open_stream,
     stored,
 )
 from tests.conftest import ApiUser
@@ -108,11 +107,7 @@ def test_a_running_stream_renews_its_lease(
     live = make_live(CHAT_TURN_LEASE=0.3)
     words = [f"w{i} " for i in range(12)]
     wire.script(Reply(chunks=words, chunk_delay=0.15), Reply(text="Title"))
-    response = live.test_client().post(
-        STREAM, json={"message": "Long"}, headers=headers, buffered=False
-    )
-    frames = _data(response.response)
-    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    response, frames, session_id = open_stream(live, headers, "Long")
     for _ in range(8):  # over a second: several leases
         next(frames)
 
@@ -132,11 +127,7 @@ def test_a_turn_that_lost_its_lock_stores_nothing(
     """A holder that could not renew in time (taken over) ends with TURN_ABANDONED."""
     live = make_live(CHAT_TURN_LEASE=60)  # renewed at the start, then not for 20 s
     wire.script(Reply(chunks=[f"w{i} " for i in range(6)], chunk_delay=0.1))
-    response = live.test_client().post(
-        STREAM, json={"message": "Slow"}, headers=headers, buffered=False
-    )
-    frames = _data(response.response)
-    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    response, frames, session_id = open_stream(live, headers, "Slow")
     next(frames)
     wait_renewed(live, session_id)
     lapse(live, session_id)

@@ -263,7 +263,7 @@ def stream_reply(turn: PreparedTurn) -> Iterator[dict[str, Any] | str]:
         yield _finish(turn, received, reply.usage, model.name, INTERRUPTED, stopped=True)
         return
     except GeneratorExit:
-        _finish(turn, received, reply.usage, model.name, INTERRUPTED)
+        _store(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
         log.info("Client left a stream in session %s", turn.session_id)
         raise
     except Exception as exc:
