@@ -56,10 +56,16 @@ def _lapsed_clause(now: datetime) -> ColumnElement[bool]:
     return or_(ChatSession.turn_lease_until < now, ChatSession.turn_started_at < now - _timeout())
 
 
-def acquire(session_id: uuid.UUID) -> str | None:
+def acquire(session: ChatSession) -> str | None:
     """Take the conversation's lock, reclaiming a dead holder's; return the turn id, or
-    None while a live turn holds it (caller commits)."""
-    reclaim(session_id)
+    None while a live turn holds it (caller commits).
+
+    ``session`` was just read: only a lock seen held there can need reclaiming (one
+    statement fewer per turn otherwise).
+    """
+    session_id = session.id
+    if session.turn_id is not None:
+        reclaim(session_id)
     turn_id = uuid.uuid4().hex
     now = utcnow()
     result = db.session.execute(

@@ -84,7 +84,7 @@ def prepare_turn(
 
 def _lock(session: ChatSession) -> str:
     """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY."""
-    turn_id = leases.acquire(session.id)
+    turn_id = leases.acquire(session)
     if turn_id is None:
         db.session.rollback()
         raise ApiError(
