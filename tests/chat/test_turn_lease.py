@@ -49,15 +49,16 @@ def lapse(app: Flask, session_id: str) -> None:
 
 
 def wait_renewed(app: Flask, session_id: str) -> None:
-    """Wait until the watcher renewed the turn's lease once (a later renewal is far off)."""
+    """Wait until the watcher renewed the turn's lease once (taking the lock set it to the
+    start time plus the lease; a later renewal is far off)."""
+    lease = timedelta(seconds=app.config["CHAT_TURN_LEASE"])
     with app.app_context():
-        session = db.session.get(ChatSession, uuid.UUID(session_id))
-        assert session is not None
-        first = session.turn_lease_until
-        for _ in range(200):
-            db.session.refresh(session)
-            if session.turn_lease_until != first:
+        for _ in range(500):
+            session = db.session.get(ChatSession, uuid.UUID(session_id), populate_existing=True)
+            assert session is not None and session.turn_started_at is not None
+            if session.turn_lease_until != session.turn_started_at + lease:
                 return
+            db.session.rollback()
             time.sleep(0.02)
     raise AssertionError("the lease was never renewed")
 
