@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Connection, or_, select, update
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, utcnow
@@ -126,18 +126,16 @@ def release(session_id: uuid.UUID, turn_id: str) -> bool:
     return result.rowcount == 1
 
 
-def renew(turns: Iterable[tuple[uuid.UUID, str]]) -> None:
-    """Extend the leases of these running turns, in one statement (and commit)."""
+def renew(connection: Connection, turns: Iterable[tuple[uuid.UUID, str]]) -> None:
+    """Extend the leases of these running turns, in one statement (caller commits)."""
     turns = list(turns)
     if not turns:
         return
-    db.session.execute(
+    connection.execute(
         update(ChatSession)
         .where(
             ChatSession.id.in_({session_id for session_id, _ in turns}),
             ChatSession.turn_id.in_({turn_id for _, turn_id in turns}),
         )
         .values(turn_lease_until=utcnow() + timedelta(seconds=lease_seconds()))
-        .execution_options(synchronize_session=False)
     )
-    db.session.commit()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import Engine, create_engine, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -50,6 +50,7 @@ class StopWatcher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing: set[str] = set()
+        self._engine: Engine | None = None
 
     @contextmanager
     def watching(self, session_id: uuid.UUID, turn_id: str, pipe: Pipe | None) -> Iterator[None]:
@@ -105,12 +106,13 @@ class StopWatcher:
                 if not turns and not self._pending:
                     self._wake.clear()
             if not turns and not self._pending:
+                self._close_engine()
                 self._wake.wait()
                 continue
             self._attempt("check for stop requests", self._check, keys)
             now = time.monotonic()
             if now >= renew_at:
-                self._attempt("renew turn leases", leases.renew, turns)
+                self._attempt("renew turn leases", self._renew, turns)
                 renew_at = now + renew_every
             if now >= settle_at:
                 self._settle()
@@ -155,16 +157,42 @@ class StopWatcher:
             with self._lock:
                 self._pending.pop(key, None)
 
+    def _own_engine(self) -> Engine:
+        """The watcher's own database connection while turns run (in an app context).
+
+        Renewing leases and polling for stops must not queue behind requests for the
+        shared pool: under overload a renewal could wait past the lease. An in-memory
+        SQLite database is only reachable through the app's engine.
+        """
+        if self._engine is None:
+            url = db.engine.url
+            if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+                return db.engine
+            self._engine = create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+        return self._engine
+
+    def _close_engine(self) -> None:
+        """Close the watcher's own connection when no turn runs."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def _renew(self, turns: list[Turn]) -> None:
+        """Renew the leases of this process's turns."""
+        with self._own_engine().begin() as connection:
+            leases.renew(connection, turns)
+
     def _check(self, keys: list[Turn]) -> None:
         """Interrupt the open streams whose conversation was asked to stop."""
         if not keys:
             return
-        rows = db.session.execute(
-            select(ChatSession.id, ChatSession.turn_id).where(
-                ChatSession.id.in_({session_id for session_id, _ in keys}),
-                ChatSession.stop_requested.is_(True),
-            )
-        ).all()
+        with self._own_engine().connect() as connection:
+            rows = connection.execute(
+                select(ChatSession.id, ChatSession.turn_id).where(
+                    ChatSession.id.in_({session_id for session_id, _ in keys}),
+                    ChatSession.stop_requested.is_(True),
+                )
+            ).all()
         for session_id, turn_id in rows:
             self.stop_local(session_id, turn_id)
 
