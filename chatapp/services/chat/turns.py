@@ -173,6 +173,7 @@ def store_later(turn: PreparedTurn, text: str, usage: Usage, model: str) -> None
     db.session.rollback()
 
     def settle() -> None:
+        """Store the turn, or leave it to the takeover that got there first."""
         try:
             if text:
                 complete_turn(turn, text, usage, model, INTERRUPTED, DATABASE_DOWN.code)
