@@ -30,6 +30,9 @@ threads = _env_int("GUNICORN_THREADS", 128)
 timeout = _env_int("GUNICORN_TIMEOUT", 120)
 # Seconds that running requests get to finish on a restart or shutdown (SIGTERM).
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Seconds an idle kept-alive connection stays open. Behind a load balancer this must be longer
+# than the balancer's own idle timeout, so that the balancer, not gunicorn, closes idle
+# connections: gunicorn closing one just as the balancer reuses it fails that request (README).
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # gunicorn's own messages and the app's (flask-limiter falling back to memory, health checks,

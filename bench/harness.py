@@ -52,7 +52,7 @@ def running(
             process.wait()
 
 
-def wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
+def wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 90) -> None:
     """Wait until ``url`` answers 200, or fail with the process's log."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -40,9 +40,16 @@ async def sse_events(response: httpx2.Response) -> AsyncIterator[dict[str, Any]]
             yield json.loads(line.removeprefix("data: "))
 
 
-def http(base: str, token: str, streams: int) -> httpx2.AsyncClient:
-    """An HTTP client for ``streams`` concurrent streams to chatapp."""
-    limits = httpx2.Limits(max_connections=streams + 10, max_keepalive_connections=streams + 10)
+def http(base: str, token: str, streams: int, keepalive: bool = True) -> httpx2.AsyncClient:
+    """An HTTP client for ``streams`` concurrent streams to chatapp.
+
+    Without ``keepalive`` every request gets a fresh connection: a kept-alive connection
+    left idle longer than gunicorn's ``keepalive`` may be closed by the server just as the
+    client sends its next request on it (the client then reads a reset before any
+    response; docs/benchmarks.md), which would be counted as a failed stream.
+    """
+    idle = streams + 10 if keepalive else 0
+    limits = httpx2.Limits(max_connections=streams + 10, max_keepalive_connections=idle)
     return httpx2.AsyncClient(
         base_url=base,
         headers={"Authorization": f"Bearer {token}"},
@@ -57,12 +64,21 @@ async def chat_stream(client: httpx2.AsyncClient, body: dict[str, Any]) -> dict[
     arrivals: list[float] = []
     first: dict[str, Any] = {}
     last: dict[str, Any] = {}
-    async with client.stream("POST", "/api/v1/chat/message/stream", json=body) as response:
-        async for event in sse_events(response):
-            if event["type"] == "content":
-                arrivals.append(time.perf_counter())
-            first = first or event
-            last = event
+    status = None
+    try:
+        async with client.stream("POST", "/api/v1/chat/message/stream", json=body) as response:
+            status = response.status_code
+            if status != 200:
+                await response.aread()
+                return {"last": {"status": status, "body": response.text[:300]}}
+            async for event in sse_events(response):
+                if event["type"] == "content":
+                    arrivals.append(time.perf_counter())
+                first = first or event
+                last = event
+    except httpx2.TransportError as exc:
+        where = f"after {len(arrivals)} chunks" if status else "before any response"
+        raise RuntimeError(f"{exc!r} {where}") from exc
     return {
         "started": started,
         "arrivals": arrivals,
@@ -75,7 +91,8 @@ async def chat_stream(client: httpx2.AsyncClient, body: dict[str, Any]) -> dict[
 async def new_conversation(client: httpx2.AsyncClient) -> str:
     """Start a conversation with one complete turn (so later turns skip the title)."""
     result = await chat_stream(client, {"message": "Warm-up turn"})
-    assert result["last"]["type"] == "end", result["last"]
+    if result["last"].get("type") != "end":
+        raise RuntimeError(f"warm-up turn failed: {result['last']}")
     return result["session"]
 
 
@@ -122,10 +139,19 @@ def gaps(arrivals: list[float]) -> list[float]:
 
 
 async def many_chatapp(base: str, token: str, count: int) -> tuple[int, list[float]]:
-    """(b) ``count`` concurrent streams through chatapp: completed, and chunk gaps."""
-    async with http(base, token, count) as client:
-        sessions = await asyncio.gather(*(new_conversation(client) for _ in range(count)))
-        runs = await asyncio.gather(
+    """(b) ``count`` concurrent streams through chatapp: completed, and chunk gaps.
+
+    The warm-up turns end over several seconds under load, so their connections would sit
+    idle past gunicorn's keep-alive before the measured streams reuse them: each stream
+    opens its own connection instead.
+    """
+    async with http(base, token, count, keepalive=False) as client:
+        warm = await asyncio.gather(
+            *(new_conversation(client) for _ in range(count)), return_exceptions=True
+        )
+        sessions = [s for s in warm if isinstance(s, str)]
+        runs = [s for s in warm if not isinstance(s, str)]  # failed warm-ups count as failed
+        runs += await asyncio.gather(
             *(chat_stream(client, {"message": "Go", "sessionId": s}) for s in sessions),
             return_exceptions=True,
         )
@@ -189,10 +215,12 @@ def main() -> None:
     parser.add_argument("--stops", type=int, default=20, help="stops measured in (c)")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--redis-url", default="", help="REDIS_URL for the app (optional)")
+    parser.add_argument("--logs", type=Path, help="keep the servers' logs in this directory")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as tmp_dir:
-        tmp = Path(tmp_dir)
+        tmp = args.logs or Path(tmp_dir)
+        tmp.mkdir(parents=True, exist_ok=True)
         db_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
         print(f"# Streaming: {args.workers} gthread workers x {args.threads} threads, {db_url}\n")
         with harness.wire_server(tmp, 0.0, args.chunks) as fast:

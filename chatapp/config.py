@@ -38,7 +38,10 @@ class Config:
 
     CHAT_MAX_MESSAGE_CHARS = 32000  # longest user message
     CHAT_CONTEXT_TOKENS = 100_000  # history budget sent to the model (newest turns kept)
-    # A turn still "in progress" after this long is presumed dead (its worker crashed).
+    # A turn's lock lapses this many seconds after its process last renewed it (every third
+    # of it while the turn runs): a killed worker's conversation is free again within it.
+    CHAT_TURN_LEASE = 10.0
+    # Upper bound: a turn older than this is taken over even if its process still renews it.
     CHAT_TURN_TIMEOUT = 300
     STREAM_KEEPALIVE = 15.0  # seconds of model silence before a `: keep-alive` comment
     STREAM_STOP_POLL = 0.05  # seconds between each worker's checks for stop requests

@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, request
 from flask_wtf.csrf import CSRFError
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from chatapp.extensions import db
@@ -57,6 +58,13 @@ class ApiError(Exception):
 
 # Recorded on a user's message when a turn failed in a way we did not foresee.
 UNEXPECTED = ModelError(500, "INTERNAL_ERROR", "Something went wrong on our side. Try again.")
+# Ends a stream whose turn could not be stored because the database became unreachable
+# (the same code as the 503 of :func:`handle_database_error`).
+DATABASE_DOWN = ModelError(
+    503,
+    "DATABASE_UNAVAILABLE",
+    "The database became unavailable, so this reply could not be saved. Try again shortly.",
+)
 
 
 def api_error(exc: ModelError) -> ApiError:
@@ -165,9 +173,11 @@ def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     return "Internal Server Error", 500
 
 
-def handle_database_error(exc: OperationalError) -> Response | tuple[str, int]:
-    """The database is down or too busy: nothing was changed; the client may retry."""
-    log.error("Database unavailable on %s %s: %s", request.method, request.path, exc.orig)
+def handle_database_error(exc: OperationalError | PoolTimeout) -> Response | tuple[str, int]:
+    """The database is down or too busy (no pooled connection came free within
+    ``pool_timeout``): nothing was changed; the client may retry."""
+    reason = getattr(exc, "orig", None) or exc
+    log.error("Database unavailable on %s %s: %s", request.method, request.path, reason)
     db.session.rollback()
     message = "The database is unavailable or busy; nothing was changed. Try again shortly."
     if wants_json():
@@ -181,4 +191,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(OperationalError, handle_database_error)
+    app.register_error_handler(PoolTimeout, handle_database_error)
     app.register_error_handler(Exception, handle_unexpected)

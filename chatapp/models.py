@@ -127,6 +127,9 @@ class ChatSession(db.Model):
     # The turn being generated, if any: one at a time per conversation, across workers.
     turn_id: Mapped[str | None] = mapped_column(String(36))
     turn_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The turn's holder renews this while it runs; past it, the holder is presumed dead and
+    # the next turn (or a read of the conversation) takes the lock over.
+    turn_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set by a stop request from any worker; the worker streaming that turn polls it.
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Grounding: the knowledge collections searched on each turn (ids as strings), and

@@ -7,7 +7,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from chatapp import create_app
-from tests.support.app import make_config
+from chatapp.extensions import db
+from tests.support.app import build_app, close_app, make_config
 from tests.support.clients import ApiUser, AuthActions
 
 
@@ -136,3 +137,17 @@ def test_a_paging_value_out_of_range_is_400_naming_it(
     response = alice.call("GET", path.format(session_id), query_string={field: value})
     body = assert_error(response, 400, "VALIDATION_ERROR")
     assert [d["field"] for d in body["details"]] == [field]
+
+
+def test_a_database_too_busy_to_lend_a_connection_is_a_503(database_url: str) -> None:
+    """Every pooled connection stays busy past ``pool_timeout``: 503, not a 500."""
+    pool = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 0.1}
+    app = build_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=pool)
+    app.testing = False  # let the error handlers run
+    headers = AuthActions(app, app.test_client()).headers("alice")
+    with app.app_context(), db.engine.connect():  # the only connection, held
+        response = app.test_client().get("/api/v1/chat/sessions", headers=headers)
+    close_app(app)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.json["code"] == "DATABASE_UNAVAILABLE"

@@ -7,7 +7,9 @@ gunicorn.conf.py wsgi:app`` with ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY``
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -27,10 +29,11 @@ from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
 from tests.support.app import POSTGRES_URL
 from tests.support.clients import AuthActions
-from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer
+from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = "/api/v1/chat/message"
+STREAM = "/api/v1/chat/message/stream"
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
@@ -44,6 +47,13 @@ def free_port() -> int:
 @contextmanager
 def instance(log_dir: Path, **env: str) -> Iterator[str]:
     """Run the app under gunicorn in its own process group; yield its base URL."""
+    with gunicorn(log_dir, **env) as (base, _):
+        yield base
+
+
+@contextmanager
+def gunicorn(log_dir: Path, **env: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run the app under gunicorn; yield its base URL and the master process."""
     port = free_port()
     environ = {
         **os.environ,
@@ -68,7 +78,7 @@ def instance(log_dir: Path, **env: str) -> Iterator[str]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log_dir / f"gunicorn-{port}.log")
-        yield base
+        yield base, process
     finally:
         process.terminate()
         try:
@@ -232,3 +242,71 @@ def test_alternate_turns_on_two_instances_keep_full_history(
     for (c, t), bodies in turn_requests.items():
         assert bodies == [expected_history(c, t)], f"conversation {c}, turn {t}"
     assert_each_message_stored_once(app)
+
+
+def children(pid: int) -> list[int]:
+    """The ids of the running processes whose parent is ``pid``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.append(int(stat.parent.name))
+    return found
+
+
+def stream_until_killed(base: str, headers: dict[str, str], master: int) -> str:
+    """Start a streamed reply, SIGKILL the worker writing it after its first chunk; return
+    the conversation's id once the client saw its connection cut."""
+    session_id = ""
+    with requests.post(
+        base + STREAM, json={"message": "Doomed"}, headers=headers, stream=True, timeout=30
+    ) as response:
+        try:
+            for line in response.iter_lines(decode_unicode=True):
+                if not line.startswith("data: "):
+                    continue
+                event = json.loads(line.removeprefix("data: "))
+                session_id = event.get("sessionId", session_id)
+                if event["type"] == "content":
+                    (worker,) = children(master)
+                    os.kill(worker, signal.SIGKILL)
+                assert event["type"] in ("start", "content"), event
+        except requests.exceptions.ChunkedEncodingError:
+            pass  # the connection died with the worker
+    return session_id
+
+
+def test_a_worker_killed_mid_stream_frees_the_conversation_within_seconds(
+    app: Flask, auth: AuthActions, tmp_path: Path
+) -> None:
+    """kill -9 of the worker streaming a reply: another instance sees the turn abandoned as
+    soon as its lease lapses, marks the message failed, and answers the next one."""
+    headers = auth.headers()
+    with GeminiWireServer() as wire, ExitStack() as stack:
+        env = {
+            "GEMINI_API_KEY": "x",
+            "GEMINI_BASE_URL": wire.base_url,
+            "GUNICORN_WORKERS": "1",
+            "CHAT_TURN_LEASE": "3",
+        }
+        doomed, master = stack.enter_context(gunicorn(tmp_path, **env))
+        survivor = stack.enter_context(instance(tmp_path, **env))
+        wire.script(Reply(chunks=[f"w{i} " for i in range(100)], chunk_delay=0.2))
+        session_id = stream_until_killed(doomed, headers, master.pid)
+
+        page = f"{survivor}/api/v1/chat/session/{session_id}"
+        deadline = time.monotonic() + 15  # the lease (3 s) and a renewal's worth of slack
+        while requests.get(page, headers=headers, timeout=10).json()["generating"]:
+            assert time.monotonic() < deadline, "the dead worker's turn still holds the lock"
+            time.sleep(0.2)
+        last = requests.get(page, headers=headers, timeout=10).json()["messages"][-1]
+        assert (last["content"], last["status"]) == ("Doomed", "failed")
+        assert last["error_code"] == "TURN_ABANDONED"
+
+        body = {"message": "Next", "sessionId": session_id}
+        reply = requests.post(survivor + MESSAGE, json=body, headers=headers, timeout=30)
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["response"] == "Echo: Next (turns=1)"  # the abandoned turn left out

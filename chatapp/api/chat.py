@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
 from chatapp.ratelimits import chat_limit, session_limit
-from chatapp.services.chat import conversations, stops, turns
+from chatapp.services.chat import conversations, stops, streaming, turns
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -57,7 +57,7 @@ def stream_message(body: schemas.MessageIn) -> Response:
         body.collectionIds,
         body.webSearch,
     )
-    return sse.event_response(turns.stream_reply(turn))
+    return sse.event_response(streaming.stream_reply(turn))
 
 
 @bp.post(

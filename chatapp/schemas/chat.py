@@ -11,6 +11,7 @@ from pydantic_core import PydanticCustomError
 from chatapp.rendering import render_markdown
 from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK, Out, Strict, Timestamp, sse_documented
 from chatapp.schemas.retrieval import CollectionIds, GroundingInfo, Source
+from chatapp.services.chat.leases import lapsed
 
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
@@ -175,7 +176,7 @@ class SessionOut(Out):
         return cls.from_object(
             session,
             id=str(session.id),
-            generating=session.turn_id is not None,
+            generating=session.turn_id is not None and not lapsed(session),
             collectionIds=list(session.collection_ids or []),
             webSearch=bool(session.web_search),
             **extra,

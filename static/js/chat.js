@@ -185,8 +185,10 @@ async function finishTurn(turn, { error }) {
     }
   }
   if (data) showSessionTitle(id, data.title);
-  if (error) view.showError(error, () => send(turn.text));
-  else if (data?.generating) watchGeneration(id); // the server is still storing the reply
+  // Still generating: the server is storing the reply, or the stream's worker died and the
+  // turn is abandoned once its lease lapses (seconds); either way the watch ends it.
+  if (data?.generating) watchGeneration(id);
+  else if (error) view.showError(error, () => send(turn.text));
 }
 
 /** Store the open conversation's collections and web search (a new chat sends them). */

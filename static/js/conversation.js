@@ -11,6 +11,8 @@ const ERROR_TEXT = {
   MODEL_UNAVAILABLE: "The model was unavailable.",
   MODEL_AUTH: "The server's model credentials were refused.",
   PROMPT_BLOCKED: "The model declined to answer this message.",
+  TURN_ABANDONED: "The server writing the reply stopped before it finished.",
+  DATABASE_UNAVAILABLE: "The database was unavailable.",
 };
 
 export class ConversationView {

@@ -20,40 +20,10 @@ from werkzeug.serving import make_server
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage
-from tests.support.app import build_app, close_app, wire_config
 from tests.support.clients import AuthActions
 from tests.support.gemini_wire import GeminiWireServer, Reply
 
 STREAM = "/api/v1/chat/message/stream"
-
-
-@pytest.fixture
-def make_worker(
-    app: Flask, database_url: str, wire: GeminiWireServer
-) -> Iterator[Callable[..., Flask]]:
-    """Make app instances (workers) on the test database whose model is the real SDK
-    talking to the wire server; their connections are closed afterwards."""
-    made: list[Flask] = []
-
-    def make(**overrides: Any) -> Flask:
-        made.append(build_app(database_url, fresh=False, **wire_config(wire, **overrides)))
-        return made[-1]
-
-    yield make
-    for each in made:
-        close_app(each)
-
-
-@pytest.fixture
-def worker(make_worker: Callable[..., Flask]) -> Flask:
-    """One app instance whose model is the real SDK talking to the wire server."""
-    return make_worker()
-
-
-@pytest.fixture
-def headers(app: Flask, client: FlaskClient) -> dict[str, str]:
-    """API token headers for alice."""
-    return AuthActions(app, client).headers("alice")
 
 
 def events_of(body: str) -> list[dict[str, Any]]:
@@ -231,6 +201,19 @@ def _data(chunks: Any) -> Iterator[str]:
             yield text
 
 
+def open_stream(
+    app: Flask, headers: dict[str, str], message: str
+) -> tuple[Any, Iterator[str], str]:
+    """Start a streamed turn in a new conversation without reading it: the response (close
+    it when done), its frames after ``start``, and the conversation's id."""
+    response = app.test_client().post(
+        STREAM, json={"message": message}, headers=headers, buffered=False
+    )
+    frames = _data(response.response)
+    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    return response, frames, session_id
+
+
 @pytest.fixture
 def served(worker: Flask) -> Iterator[str]:
     """``worker`` served over real HTTP on a free port, threaded like production."""
@@ -293,11 +276,7 @@ def test_stop_from_another_instance_ends_the_stream(
     other = make_worker()  # another worker or host on the same database
     words = [f"w{i} " for i in range(100)]
     wire.script(Reply(chunks=words, chunk_delay=0.05))
-    response = worker.test_client().post(
-        STREAM, json={"message": "Long"}, headers=headers, buffered=False
-    )
-    frames = _data(response.response)
-    session_id = json.loads(next(frames).removeprefix("data: "))["sessionId"]
+    response, frames, session_id = open_stream(worker, headers, "Long")
     next(frames)  # the first content
 
     stop = other.test_client().post(f"/api/v1/chat/session/{session_id}/stop", headers=headers)

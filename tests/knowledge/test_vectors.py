@@ -20,8 +20,8 @@ from chatapp.extensions import db
 from chatapp.models import Chunk, Collection, Document, User
 from chatapp.services import accounts
 from chatapp.services.knowledge import vector_schema, vectors
-from tests.support.app import POSTGRES_URL, PW_HASH, build_app, close_app
 from tests.support import schemas
+from tests.support.app import POSTGRES_URL, PW_HASH, build_app, close_app
 
 MODEL = "gemini-embedding-001"
 DIM = 768

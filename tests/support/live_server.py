@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import update
 from werkzeug.serving import make_server
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import ChatMessage, ChatSession, User
+from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.services import accounts
-from chatapp.services.chat import personalities
+from chatapp.services.chat import personalities, turns
 from tests.support.app import PW_HASH, make_config
 
 
@@ -69,6 +71,19 @@ class LiveServer:
             session.message_count = len(messages)
             db.session.commit()
             return str(session.id)
+
+    def orphan_turn(self, username: str, session_id: str, text: str, lease: float) -> None:
+        """Leave what a worker killed mid-reply leaves: ``text`` stored, the conversation
+        locked under a lease that lapses in ``lease`` seconds."""
+        with self.app.app_context():
+            user = db.session.scalar(db.select(User).filter_by(username=username))
+            turns.prepare_turn(user, text, session_id)
+            db.session.execute(
+                update(ChatSession)
+                .where(ChatSession.id == uuid.UUID(session_id))
+                .values(turn_lease_until=utcnow() + timedelta(seconds=lease))
+            )
+            db.session.commit()
 
     def session_titles(self, username: str) -> list[str | None]:
         """The titles of a user's stored conversations."""

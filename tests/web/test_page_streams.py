@@ -93,3 +93,29 @@ def test_broken_stream_keeps_the_partial_reply_and_offers_retry(
     alert.get_by_role("button", name="Retry").click()
     expect(tab.messages()).to_have_count(4)
     expect(tab.messages().last).to_contain_text("Whole")
+
+
+def test_a_turn_abandoned_by_a_dead_worker_ends_the_wait_and_offers_retry(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    """A worker died mid-reply: the page waits for the reply, then shows the message as
+    not answered (once the turn's lease lapses) and Retry sends it again."""
+    tab.login()
+    session_id = live.create_session("alice", "Dead worker", [("user", "Hi"), ("model", "Hello")])
+    live.orphan_turn("alice", session_id, "Never answered", lease=4.0)
+    page_wire.script(Reply(text="Answered now"))
+    tab.goto(f"/chat/{session_id}")
+    expect(tab.streaming()).to_contain_text("A reply is being written…")
+
+    orphan = tab.messages().last
+    expect(orphan.locator(".note")).to_contain_text("TURN_ABANDONED", timeout=10_000)
+    expect(orphan.locator(".note")).to_contain_text("Not answered")
+    expect(tab.streaming()).to_have_count(0)
+    alert = tab.page.locator("#message-list").get_by_role("alert")
+    alert.get_by_role("button", name="Retry").click()
+    expect(tab.messages().last).to_contain_text("Answered now")
+    assert [(m.content, m.status, m.error_code) for m in live.messages(session_id)[2:]] == [
+        ("Never answered", "failed", "TURN_ABANDONED"),
+        ("Never answered", "complete", None),
+        ("Answered now", "complete", None),
+    ]

@@ -13,6 +13,7 @@ from chatapp.errors import NotFound
 from chatapp.extensions import db
 from chatapp.ids import parse_id
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.services.chat import leases
 from chatapp.services.knowledge import retrieval
 
 
@@ -22,6 +23,8 @@ def get_session(user: User, session_id: str | uuid.UUID) -> ChatSession:
     session = db.session.get(ChatSession, key) if key else None
     if session is None or session.user_id != user.id:
         raise NotFound("Session")
+    if leases.lapsed(session) and leases.reclaim(session.id):
+        db.session.commit()  # the turn in progress was abandoned by its dead holder
     return session
 
 

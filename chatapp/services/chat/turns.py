@@ -3,30 +3,43 @@
 The guarantees: the user's message is committed before the model is called; the reply is
 committed before the caller is told it is done; a model failure marks the user's message
 failed (it is never sent to the model again) and leaves the conversation usable; one turn
-at a time per conversation, across every worker (the turn lock is a row update).
+at a time per conversation, across every worker (the turn lock is a row update under a
+lease, see ``leases.py``); a turn that lost its lock stores nothing; a reply that cannot be
+stored because the database is unreachable is stored, cut off, as soon as it is back.
+Streaming a turn's reply is in ``streaming.py``.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from chatapp import sse
-from chatapp.errors import UNEXPECTED, ApiError, NotFound, api_error
+from chatapp.errors import DATABASE_DOWN, UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
 from chatapp.models import COMPLETE, FAILED, INTERRUPTED, ChatMessage, ChatSession, User, utcnow
-from chatapp.services.chat import conversations, events, grounding, personalities, stops
+from chatapp.services.chat import conversations, grounding, leases, personalities, stops
 from chatapp.services.chat.context import estimate_tokens, model_history
 
 log = logging.getLogger(__name__)
+# The database is unreachable (or its connection pool exhausted): nothing could be stored.
+DATABASE_ERRORS = (OperationalError, PoolTimeout)
+
+
+@dataclass
+class StoredReply:
+    """What was stored as the reply, kept so the stream's end needs no database read."""
+
+    content: str
+    sources: list[dict[str, Any]] | None
+    grounding: dict[str, Any] | None
 
 
 @dataclass
@@ -44,6 +57,7 @@ class PreparedTurn:
     collection_ids: list[str] | None = None
     web_search: bool = False
     grounding: grounding.TurnGrounding | None = None
+    stored: StoredReply | None = None
 
     def ground(self) -> None:
         """Retrieve for this turn's message (the model gets the passages for it only)."""
@@ -112,18 +126,8 @@ def _prepared(
 
 def _lock(session: ChatSession) -> str:
     """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY."""
-    turn_id = uuid.uuid4().hex
-    now = utcnow()
-    stale = now - timedelta(seconds=current_app.config["CHAT_TURN_TIMEOUT"])
-    result = db.session.execute(
-        update(ChatSession)
-        .where(
-            ChatSession.id == session.id,
-            or_(ChatSession.turn_id.is_(None), ChatSession.turn_started_at < stale),
-        )
-        .values(turn_id=turn_id, turn_started_at=now, stop_requested=False)
-    )
-    if result.rowcount != 1:
+    turn_id = leases.acquire(session)
+    if turn_id is None:
         db.session.rollback()
         raise ApiError(
             409,
@@ -155,11 +159,14 @@ def complete_turn(
 ) -> ChatMessage:
     """Store the reply as one model message, release the lock, and title a new chat.
 
-    A grounded reply is stored with its citation markers cleaned and its sources.
+    A grounded reply is stored with its citation markers cleaned and its sources. A turn
+    that no longer holds the lock stores nothing: 409 ``TURN_ABANDONED`` (its lease lapsed
+    and the conversation was taken over), or 404 if the conversation was deleted.
     """
+    if not leases.release(turn.session_id, turn.turn_id):
+        raise _lost(turn)
     session = db.session.get(ChatSession, turn.session_id, populate_existing=True)
-    if session is None:
-        raise NotFound("Session")  # deleted while the model was answering
+    assert session is not None  # its row was just updated
     text, sources, meta = grounding.finish(turn.grounding, text, usage.web)
     reply = _append(
         session,
@@ -173,46 +180,75 @@ def complete_turn(
         prompt_tokens=usage.prompt_tokens,
         output_tokens=usage.output_tokens,
     )
-    _release(turn)
+    untitled = not turn.history and session.title is None and not session.title_set_by_user
     db.session.commit()
-    if not turn.history and session.title is None and not session.title_set_by_user:
-        _auto_title(session, turn.message, ask_model=status == COMPLETE)
+    turn.stored = StoredReply(text, sources, meta)
+    if untitled:
+        _auto_title(turn.session_id, turn.message, ask_model=status == COMPLETE)
     return reply
 
 
 def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
-    """Mark the user's message failed with the error's code and release the lock."""
-    message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
-    if message is not None:
-        message.status = FAILED
-        message.error_code = exc.code
-    _release(turn)
+    """Mark the user's message failed with the error's code and release the lock.
+
+    A turn that lost its lock leaves the message as the takeover marked it.
+    """
+    if leases.release(turn.session_id, turn.turn_id):
+        message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
+        if message is not None:
+            message.status = FAILED
+            message.error_code = exc.code
     db.session.commit()
     log.warning("Turn failed in session %s: %s", turn.session_id, exc.code)
 
 
-def _release(turn: PreparedTurn) -> None:
-    """Release the turn lock if this turn still holds it (caller commits)."""
-    db.session.execute(
-        update(ChatSession)
-        .where(ChatSession.id == turn.session_id, ChatSession.turn_id == turn.turn_id)
-        .values(turn_id=None, turn_started_at=None, stop_requested=False)
+def _lost(turn: PreparedTurn) -> ApiError:
+    """The error for a turn that no longer holds its conversation's lock (rolls back)."""
+    db.session.rollback()
+    if db.session.get(ChatSession, turn.session_id) is None:
+        return NotFound("Session")  # deleted while the model was answering
+    return ApiError(
+        409,
+        leases.TURN_ABANDONED,
+        "This reply took too long to be saved and was abandoned; send the message again.",
     )
 
 
-def _auto_title(session: ChatSession, first_message: str, ask_model: bool) -> None:
+def store_later(turn: PreparedTurn, text: str, usage: Usage, model: str) -> None:
+    """The database failed while a turn was being stored: store it once the database is
+    back (as cut off by the outage), unless the turn lost its lock meanwhile."""
+    db.session.rollback()
+
+    def settle() -> None:
+        """Store the turn, or leave it to the takeover that got there first."""
+        try:
+            if text:
+                complete_turn(turn, text, usage, model, INTERRUPTED, DATABASE_DOWN.code)
+            else:
+                fail_turn(turn, DATABASE_DOWN)
+        except ApiError:
+            db.session.rollback()  # taken over meanwhile: the takeover marked the message
+
+    stops.watcher().settle_later(turn.session_id, turn.turn_id, settle)
+
+
+def _auto_title(session_id: uuid.UUID, first_message: str, ask_model: bool) -> None:
     """Title the conversation after its first exchange, unless the user already did.
 
     An interrupted first reply gets its title from the message's first words, so a stop
     is not held up by another model call.
     """
     title = get_model().title(first_message) if ask_model else fallback_title(first_message)
-    db.session.execute(
-        update(ChatSession)
-        .where(ChatSession.id == session.id, ChatSession.title_set_by_user.is_(False))
-        .values(title=title[:200])
-    )
-    db.session.commit()
+    try:
+        db.session.execute(
+            update(ChatSession)
+            .where(ChatSession.id == session_id, ChatSession.title_set_by_user.is_(False))
+            .values(title=title[:200])
+        )
+        db.session.commit()
+    except DATABASE_ERRORS:  # the reply is stored; the title is not worth failing it for
+        db.session.rollback()
+        log.warning("Could not title session %s: the database is unavailable", session_id)
 
 
 def send_message(
@@ -227,21 +263,26 @@ def send_message(
     turn = prepare_turn(user, text, session_id, personality_id, collection_ids, web_search)
     model = get_model()
     try:
-        turn.ground()
-        reply_text, usage = model.send(
-            str(turn.session_id), turn.history, text, turn.system, _model_input(turn)
-        )
+        with stops.watcher().watching(turn.session_id, turn.turn_id, None):
+            turn.ground()
+            reply_text, usage = model.send(
+                str(turn.session_id), turn.history, text, turn.system, model_input(turn)
+            )
     except ModelError as exc:
         fail_turn(turn, exc)
         raise api_error(exc) from exc
     except Exception:
         fail_turn(turn, UNEXPECTED)
         raise
-    reply = complete_turn(turn, reply_text, usage, model.name)
+    try:
+        reply = complete_turn(turn, reply_text, usage, model.name)
+    except DATABASE_ERRORS:
+        store_later(turn, reply_text, usage, model.name)
+        raise
     return conversations.get_session(user, turn.session_id), reply
 
 
-def _model_input(turn: PreparedTurn) -> Any:
+def model_input(turn: PreparedTurn) -> Any:
     """What the model is given to ground this turn on, if anything."""
     return turn.grounding.model_input if turn.grounding else None
 
@@ -265,81 +306,3 @@ def one_off(
     if meta:
         result["grounding"] = meta
     return result
-
-
-def stream_reply(turn: PreparedTurn) -> Iterator[sse.Item]:
-    """Stream the reply to a prepared turn as SSE events, storing it once at the end.
-
-    Events (:mod:`.events`): ``start``, ``content``… and ``end`` (``stopped`` when a stop
-    interrupted it), or ``error`` with the model's code. A stop, a broken model stream or
-    a client that goes away leaves what was received stored as one ``interrupted`` reply;
-    a failure before the first chunk marks the user's message failed, as without streaming.
-    """
-    model = get_model()
-    yield events.Start(sessionId=str(turn.session_id), model=model.name)
-    try:
-        reply = _start_stream(model, turn)
-    except Exception as exc:
-        yield _failure_event(turn, [], Usage(), model.name, exc)
-        return
-    pipe = sse.Pipe(reply, sse.keepalive_seconds())
-    received: list[str] = []
-    try:
-        with stops.watcher().watching(turn.session_id, turn.turn_id, pipe):
-            for item in pipe:
-                if item is sse.KEEPALIVE:
-                    yield item
-                else:
-                    received.append(item)
-                    yield events.Content(content=item)
-    except sse.Interrupted:
-        stored = complete_turn(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
-        yield _end_event(stored, stopped=True)
-        return
-    except GeneratorExit:
-        complete_turn(turn, "".join(received), reply.usage, model.name, INTERRUPTED)
-        log.info("Client left a stream in session %s", turn.session_id)
-        raise
-    except Exception as exc:
-        yield _failure_event(turn, received, reply.usage, model.name, exc)
-        return
-    finally:
-        pipe.close()
-    yield _end_event(complete_turn(turn, "".join(received), reply.usage, model.name))
-
-
-def _start_stream(model: Any, turn: PreparedTurn) -> Any:
-    """Retrieve for the turn, then start the model's reply stream."""
-    turn.ground()
-    return model.stream(
-        str(turn.session_id), turn.history, turn.message, turn.system, _model_input(turn)
-    )
-
-
-def _failure_event(
-    turn: PreparedTurn, received: list[str], usage: Usage, model: str, exc: Exception
-) -> events.Error:
-    """Store what a failed stream leaves behind and describe the failure as an event."""
-    error = exc if isinstance(exc, ModelError) else UNEXPECTED
-    if error is UNEXPECTED:
-        log.exception("A stream failed in session %s", turn.session_id, exc_info=exc)
-    if received:
-        complete_turn(turn, "".join(received), usage, model, INTERRUPTED, error_code=error.code)
-    else:
-        fail_turn(turn, error)
-    return events.Error(code=error.code, message=error.message)
-
-
-def _end_event(reply: ChatMessage, stopped: bool = False) -> events.End:
-    """The ``end`` event for a stored reply (with the conversation's title)."""
-    session = db.session.get(ChatSession, reply.session_id)
-    return events.End(
-        messageId=reply.id,
-        model=reply.model,
-        status=reply.status,
-        title=session.title if session else None,
-        content=reply.content,
-        sources=reply.sources or [],
-        grounding=reply.grounding,
-        stopped=True if stopped else None,
-    )
