@@ -77,3 +77,17 @@ def test_quality_benchmark_finds_most_answers(tmp_path: Path) -> None:
     results = run(tmp_path, "quality")
 
     assert results["vector"]["recall@10"] >= 0.9
+
+
+def test_grounded_turns_benchmark_compares_turns_with_and_without_sources(
+    tmp_path: Path, bench_database: str
+) -> None:
+    """Grounded turns come back with sources, plain ones without; every kind is timed."""
+    args = ["--chunks", "60", "--turns", "3", "--warmup", "1"]
+    results = run(tmp_path, "grounded_turns", *args, "--database-url", bench_database)
+
+    stores = {"sqlite", "postgresql"} if bench_database else {"sqlite"}
+    assert set(results) == stores
+    for result in results.values():
+        assert result["turns_with_sources"] == {"grounded": 3, "plain": 0}
+        assert all(result[kind]["p50_ms"] > 0 for kind in ("plain", "grounded", "embedding"))
