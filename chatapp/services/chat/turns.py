@@ -64,6 +64,9 @@ class PreparedTurn:
         self.grounding = grounding.prepare(
             self.user_id, self.message, self.collection_ids, self.web_search
         )
+        # End retrieval's read transaction: the model's answer may take seconds, and no
+        # pooled connection may wait on it.
+        db.session.commit()
 
 
 def resolve_personality(user: User, personality_id: str | None) -> str | None:
@@ -102,8 +105,11 @@ def prepare_turn(
     budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
     history = model_history(conversations.stored_messages(session), budget)
     message = _append(session, "user", text)
+    # Read before the commit: afterwards every attribute would be reloaded in a new
+    # transaction, holding a pooled connection for as long as the reply streams.
+    prepared = _prepared(session, turn_id, message, history, user.id)
     db.session.commit()
-    return _prepared(session, turn_id, message, history, user.id)
+    return prepared
 
 
 def _prepared(
