@@ -20,6 +20,7 @@ from typing import Any
 from chatapp import citations
 from chatapp.extensions import db
 from chatapp.gemini import Grounding, GroundingPassage, WebGrounding
+from chatapp.ids import parse_id
 from chatapp.models import User
 from chatapp.schemas.retrieval import SearchResult
 from chatapp.services.knowledge import retrieval
@@ -39,13 +40,8 @@ class TurnGrounding:
 
 def parse_ids(stored: list[str] | None) -> list[uuid.UUID]:
     """A conversation's stored collection ids as UUIDs (unreadable ones are skipped)."""
-    ids = []
-    for raw in stored or []:
-        try:
-            ids.append(uuid.UUID(str(raw)))
-        except ValueError:
-            continue
-    return ids
+    parsed = (parse_id(str(raw)) for raw in stored or [])
+    return [key for key in parsed if key is not None]
 
 
 def prepare(
@@ -66,6 +62,9 @@ def prepare(
     if user is None:
         return grounding
     found = retrieval.retrieve(user, message, ids)
+    # End retrieval's read transaction: the model's answer may take seconds, and no pooled
+    # connection may wait on it (streamed, whole and one-off answers alike).
+    db.session.commit()
     grounding.meta["retrieval"] = found.mode
     if found.error:
         grounding.meta["retrievalError"] = found.error

@@ -64,9 +64,6 @@ class PreparedTurn:
         self.grounding = grounding.prepare(
             self.user_id, self.message, self.collection_ids, self.web_search
         )
-        # End retrieval's read transaction: the model's answer may take seconds, and no
-        # pooled connection may wait on it.
-        db.session.commit()
 
 
 def resolve_personality(user: User, personality_id: str | None) -> str | None:
