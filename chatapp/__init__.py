@@ -12,6 +12,7 @@ from chatapp import (
     auth,
     cli,
     config,
+    cors,
     database,
     errors,
     gemini,
@@ -57,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     login_manager.login_view = "auth.login"
     csrf.init_app(app)
     ratelimits.init_app(app)
+    cors.init_app(app)
     errors.init_app(app)
     inputs.init_app(app)
     gemini.init_app(app)

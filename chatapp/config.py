@@ -62,6 +62,11 @@ class Config:
 
     REDIS_URL = ""
 
+    # Other origins whose pages may call /api/ with a Bearer token, comma-separated
+    # ("https://app.example.com,http://localhost:3000"); "*" allows any. Empty: same origin
+    # only. Cookies are never accepted from them (no credentials).
+    CORS_ORIGINS = ""
+
     RATELIMIT_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, request
 from flask_limiter import RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from flask_login import current_user
@@ -106,6 +106,13 @@ def is_authenticated() -> bool:
 def counts_as_anonymous(_response: Response) -> bool:
     """Whether a finished request was served to nobody in particular (no login, no token)."""
     return g.get("user") is None and not current_user.is_authenticated
+
+
+@limiter.request_filter
+def is_options() -> bool:
+    """``OPTIONS`` (a CORS preflight) counts in no limit: Flask answers it from the route
+    table, touching nothing, and a browser sends one before many cross-origin calls."""
+    return request.method == "OPTIONS"
 
 
 def validate_limits(config: dict[str, object]) -> None:

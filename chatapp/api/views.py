@@ -73,8 +73,10 @@ def reject_malformed_json() -> None:
 
 @bp.before_request
 def authenticate() -> None:
-    """Authenticate every request except those to views marked :func:`public`."""
-    if not getattr(bp_view(), "public", False):
+    """Authenticate every request except those to views marked :func:`public` and
+    ``OPTIONS``: a CORS preflight never carries credentials, and Flask answers it from the
+    route table without calling the view."""
+    if request.method != "OPTIONS" and not getattr(bp_view(), "public", False):
         require_user()
 
 
@@ -149,6 +151,27 @@ def health_check() -> tuple[Response, int]:
 def health_check_v1() -> tuple[Response, int]:
     """Report whether the database (and Redis, when configured) answer; 503 without a database."""
     return health_check()
+
+
+@health_bp.get("/health/live", tags=[health_tag], responses={200: schemas.Liveness})
+@limiter.exempt
+def liveness() -> dict[str, Any]:
+    """Liveness probe: the process answers. Checks nothing else (no database, no Redis),
+    so an outage elsewhere never gets a healthy process restarted."""
+    return schemas.Liveness(status="ok").body()
+
+
+@health_bp.get(
+    "/health/ready",
+    tags=[health_tag],
+    responses={200: schemas.Readiness, 503: schemas.Readiness, **schemas.errors(400)},
+)
+@limiter.exempt
+def readiness() -> tuple[Response, int]:
+    """Readiness probe: 200 when the database answers and is migrated to (at least) this
+    release's schema, "degraded" if only Redis is down; 503 otherwise."""
+    report = health.check(migrations=True)
+    return jsonify(schemas.Readiness.model_validate(report).body()), report.status_code
 
 
 @bp.get(

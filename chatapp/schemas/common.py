@@ -132,6 +132,20 @@ class Health(Out):
     redis: Literal["ok", "error"] | None = None  # only when REDIS_URL is set
 
 
+class Readiness(Health):
+    """Whether this process should get traffic: the database answers and holds the schema
+    this code needs (``migrations``: "ok" at its revision, "newer" migrated by a newer
+    release, "behind" or "missing" not yet migrated, "unknown" when the database is down)."""
+
+    migrations: Literal["ok", "newer", "behind", "missing", "unknown"]
+
+
+class Liveness(Out):
+    """The process answers requests (nothing else is checked)."""
+
+    status: Literal["ok"]
+
+
 class Deleted(Out):
     """Confirmation of a deletion."""
 
