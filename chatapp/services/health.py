@@ -121,7 +121,7 @@ def _applied_revisions() -> frozenset[str]:
     connection = db.session.connection()
     if not inspect(connection).has_table(VERSION_TABLE):
         return frozenset()
-    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))  # noqa: S608
+    rows = connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}"))
     return frozenset(rows.scalars())
 
 
