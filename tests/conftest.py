@@ -25,6 +25,7 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 
 from tests.support.app import POSTGRES_URL, REDIS_URL, build_app, close_app, wire_config
 from tests.support.clients import ApiUser, AuthActions
@@ -40,6 +41,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if not POSTGRES_URL:
         pytest.skip("PostgreSQL: set TEST_DATABASE_URL to run these tests against it")
     yield POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database (no tables, never migrated): a new SQLite file, or a new
+    PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrate.db'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("PostgreSQL: set TEST_DATABASE_URL to run these tests against it")
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS migration_test CASCADE"))
+        connection.execute(text("CREATE SCHEMA migration_test"))
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3Dmigration_test"
+    with admin.begin() as connection:
+        connection.execute(text("DROP SCHEMA migration_test CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture

@@ -1,36 +1,14 @@
 """init-db brings an empty database to a schema identical to the models."""
 
-from pathlib import Path
-
 import flask_migrate
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.services.knowledge import fulltext, vector_schema
-from tests.support.app import POSTGRES_URL, make_config
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path):
-    """An empty database: a new SQLite file, or a new PostgreSQL schema."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    if not POSTGRES_URL:
-        pytest.skip("PostgreSQL: set TEST_DATABASE_URL to run these tests against it")
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as connection:
-        connection.execute(text("DROP SCHEMA IF EXISTS migration_test CASCADE"))
-        connection.execute(text("CREATE SCHEMA migration_test"))
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    yield f"{POSTGRES_URL}{separator}options=-csearch_path%3Dmigration_test"
-    with admin.begin() as connection:
-        connection.execute(text("DROP SCHEMA migration_test CASCADE"))
-    admin.dispose()
+from tests.support.app import make_config
 
 
 def test_init_db_matches_models_and_is_idempotent(empty_database: str) -> None:

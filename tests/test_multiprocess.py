@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from sqlalchemy import select
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
-from tests.support.app import POSTGRES_URL
+from tests.support.app import POSTGRES_URL, free_port
 from tests.support.clients import AuthActions
 from tests.support.gemini_wire import GENERATE_METHODS, GeminiWireServer, Reply
 
@@ -35,13 +34,6 @@ ROOT = Path(__file__).resolve().parent.parent
 MESSAGE = "/api/v1/chat/message"
 STREAM = "/api/v1/chat/message/stream"
 pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-
-
-def free_port() -> int:
-    """A TCP port on which nothing listens (it was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import time
 from typing import Any
 
@@ -17,7 +16,7 @@ from chatapp import create_app
 from chatapp.config import Config
 from chatapp.extensions import db
 from chatapp.services import accounts
-from tests.support.app import PW_HASH, fresh_schema, make_config
+from tests.support.app import PW_HASH, free_port, fresh_schema, make_config
 from tests.support.clients import AuthActions
 
 MESSAGE = "/api/v1/chat/message"
@@ -41,13 +40,6 @@ def assert_limited(response: Any, limit: int) -> None:
     assert response.headers["X-RateLimit-Limit"] == str(limit)
     assert response.headers["X-RateLimit-Remaining"] == "0"
     assert int(response.headers["X-RateLimit-Reset"]) >= int(time.time())
-
-
-def free_port() -> int:
-    """A TCP port on which nothing listens (it was free a moment ago)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_21st_message_in_a_minute_is_429(client: FlaskClient, auth: AuthActions) -> None:

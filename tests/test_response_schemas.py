@@ -19,7 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from chatapp.models import utcnow
-from tests.support.app import PASSWORD
+from tests.support.app import PASSWORD, stamp_schema
 from tests.support.clients import AuthActions
 from tests.support.data import add_messages
 from tests.support.documents import run_jobs
@@ -62,6 +62,15 @@ def walk_account_routes(client: FlaskClient, auth: AuthActions, checker: Respons
     token = f"/api/v1/auth/tokens/{created.json['id']}"
     assert call("DELETE", token).status_code == 200
     assert call("DELETE", token).status_code == 404
+
+
+def walk_health_routes(app: Flask, client: FlaskClient, checker: ResponseChecker) -> None:
+    """The probes: live; ready before the schema is stamped (503), then after (200)."""
+    anon = CheckedClient(client, checker, {})
+    assert anon("GET", "/api/health/live").status_code == 200
+    assert anon("GET", "/api/health/ready").status_code == 503
+    stamp_schema(app)
+    assert anon("GET", "/api/health/ready").status_code == 200
 
 
 def walk_chat_routes(client: FlaskClient, auth: AuthActions, checker: ResponseChecker) -> None:
@@ -232,6 +241,7 @@ def test_every_route_matches_the_document(
     """Walk every route; each documented operation answers a documented 2xx at least once."""
     for walk in (walk_account_routes, walk_chat_routes, walk_personality_routes):
         walk(client, auth, checker)
+    walk_health_routes(app, client, checker)
     walk_insight_routes(app, client, auth, checker)
     walk_seed_001_routes(client, auth, checker)
     walk_knowledge_routes(app, client, auth, checker)
@@ -308,7 +318,13 @@ def test_every_route_but_the_public_ones_needs_authentication(
     """Without a login or token, each route answers a documented 401 (health and token
     creation by password are public)."""
     anon = CheckedClient(client, checker, {})
-    public = {("/api/health", "get"), ("/api/v1/health", "get"), ("/api/v1/auth/tokens", "post")}
+    public = {
+        ("/api/health", "get"),
+        ("/api/v1/health", "get"),
+        ("/api/health/live", "get"),
+        ("/api/health/ready", "get"),
+        ("/api/v1/auth/tokens", "post"),
+    }
     for template, item in checker.spec["paths"].items():
         path = re.sub(r"{(\w+)}", lambda m: PATH_VALUES.get(m.group(1), "1"), template)
         for method in item.keys() - {"parameters"}:

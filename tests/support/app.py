@@ -7,8 +7,10 @@ instances (workers) on one database, and ``bench/``.
 from __future__ import annotations
 
 import os
+import socket
 from typing import Any
 
+import flask_migrate
 from flask import Flask
 from sqlalchemy import text
 from werkzeug.security import generate_password_hash
@@ -25,6 +27,13 @@ PW_HASH = generate_password_hash(PASSWORD)
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL", "")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 _postgres_ready = False
+
+
+def free_port() -> int:
+    """A TCP port on which nothing listens (it was free a moment ago)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def make_config(database_url: str, **overrides: Any) -> dict[str, Any]:
@@ -79,10 +88,17 @@ def fresh_schema(database_url: str) -> None:
         return
     if not _postgres_ready:
         db.drop_all()
-        with db.engine.begin() as connection:
-            connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         db.create_all()
         _postgres_ready = True
     tables = ", ".join(table.name for table in db.metadata.sorted_tables)
     with db.engine.begin() as connection:
         connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        # Never migrated, as on SQLite: a test that stamps a revision leaves none behind.
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def stamp_schema(app: Flask) -> None:
+    """Record the migrations' head as applied, as ``flask db stamp`` does: the tables
+    ``create_all`` made are the head's."""
+    with app.app_context():
+        flask_migrate.stamp()
