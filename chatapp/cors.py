@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_limiter.constants import ConfigVars, HeaderNames
 
@@ -25,6 +25,8 @@ from flask_limiter.constants import ConfigVars, HeaderNames
 API_PATHS = r"/api/.*"
 # Request headers a listed origin may send.
 ALLOWED_HEADERS = ["Authorization", "Content-Type"]
+# Where init_app keeps the listed origins (exact patterns; "*" left out) for the API's checks.
+LISTED_KEY = "chatapp.cors_origins"
 # Seconds a browser may reuse a preflight's answer for the same request shape.
 PREFLIGHT_MAX_AGE = 600
 
@@ -32,6 +34,7 @@ PREFLIGHT_MAX_AGE = 600
 def init_app(app: Flask) -> None:
     """Answer CORS for ``/api/`` to the origins in ``CORS_ORIGINS``; none when it is empty."""
     origins = parse_origins(app.config["CORS_ORIGINS"])
+    app.extensions[LISTED_KEY] = [origin for origin in origins if isinstance(origin, re.Pattern)]
     if not origins:
         return
     CORS(
@@ -45,6 +48,20 @@ def init_app(app: Flask) -> None:
         vary_header=True,
         allow_private_network=True,  # a listed origin may reach an intranet deployment
     )
+
+
+def from_listed_origin() -> bool:
+    """Whether this request names, in ``Origin``, one of ``CORS_ORIGINS``' other origins.
+
+    The API refuses the login cookie on such a request, even from a browser that sends no
+    ``Sec-Fetch-Site``. A listed origin on the app's own host is the app's own page."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return False
+    listed = current_app.extensions.get(LISTED_KEY, ())
+    if not any(pattern.match(origin) for pattern in listed):
+        return False
+    return urlsplit(origin).netloc.lower() != request.host.lower()
 
 
 def parse_origins(setting: str) -> list[str | re.Pattern[str]]:

@@ -120,6 +120,31 @@ def test_login_cookie_from_another_origin_is_refused(
     assert "Access-Control-Allow-Credentials" not in response.headers
 
 
+def test_login_cookie_from_a_listed_origin_is_refused_without_sec_fetch_site(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    """Older browsers send no Sec-Fetch-Site: the Origin of a listed page is enough."""
+    auth.login()
+    response = client.get(SESSIONS, headers={"Origin": LISTED})
+    assert response.status_code == 403
+    assert response.json["code"] == "CROSS_SITE_REQUEST"
+    assert client.get(SESSIONS, headers={"Origin": UNLISTED}).status_code == 200  # as before
+
+
+@pytest.mark.app_config(CORS_ORIGINS=f"http://localhost,{LISTED}")
+def test_own_origin_listed_by_mistake_keeps_the_page_working(
+    client: FlaskClient, auth: AuthActions
+) -> None:
+    """The app's own pages send their own Origin on writes; listing it changes nothing."""
+    auth.login()
+    write = client.post(
+        "/api/v1/chat/session",
+        json={},
+        headers={**auth.csrf_headers(), "Origin": "http://localhost"},
+    )
+    assert write.status_code == 201
+
+
 @pytest.mark.app_config(RATELIMIT_ANONYMOUS="2 per minute", RATELIMIT_CHAT="1 per minute")
 def test_preflights_count_in_no_rate_limit(client: FlaskClient, auth: AuthActions) -> None:
     for _ in range(5):

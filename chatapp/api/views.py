@@ -13,7 +13,7 @@ from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
 
-from chatapp import inputs, schemas
+from chatapp import cors, inputs, schemas
 from chatapp.auth.views import renew_login
 from chatapp.bearer import request_bearer_user
 from chatapp.errors import ApiError
@@ -108,10 +108,11 @@ def refuse_cross_site() -> None:
     """Refuse a cookie-authenticated request another site started (a link, a form, a
     script), even a GET: some GETs create data (``/chat/weekly-insights/stream`` saves an
     insight). Browsers send ``Sec-Fetch-Site``; a Bearer token is never sent by a browser
-    on its own, so token requests are not checked.
+    on its own, so token requests are not checked. A page of a ``CORS_ORIGINS`` origin is
+    refused the cookie too, also by a browser that sends no ``Sec-Fetch-Site``.
     """
     site = request.headers.get("Sec-Fetch-Site")
-    if site is not None and site not in OWN_FETCHES:
+    if (site is not None and site not in OWN_FETCHES) or cors.from_listed_origin():
         raise ApiError(
             403,
             "CROSS_SITE_REQUEST",
