@@ -2,10 +2,10 @@
 
 ``CORS_ORIGINS`` lists the origins whose pages may call any route under ``/api/``: they may
 send ``Authorization`` and ``Content-Type`` and read ``Retry-After`` and the rate-limit
-headers. Credentials are never allowed (no ``Access-Control-Allow-Credentials``), so a
-browser neither sends the login cookie on such a call with the page able to read the answer,
-nor preflights a cookie write successfully; the API also refuses a cookie request another
-site started (``Sec-Fetch-Site``, see :func:`chatapp.api.views.refuse_cross_site`).
+headers. Credentials are never allowed (no ``Access-Control-Allow-Credentials``): a browser
+never shows another origin's page an answer made with the login cookie, and a cookie write
+never passes its preflight. The API also refuses the cookie on a request another site
+started or a listed origin sent (:func:`chatapp.api.views.refuse_cross_site`).
 Empty (the default): no CORS headers at all, the browser keeps every other origin out.
 
 Preflights (``OPTIONS``) are answered from the route table: the API's authentication and

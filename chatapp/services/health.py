@@ -3,9 +3,9 @@ Redis when one is configured?
 
 Readiness compares the database's applied Alembic revisions with the migrations shipped in
 this release. At our head: ready. A revision we do not know: a newer release has migrated
-the database during a rolling deploy; we count that as ready, because migrations keep the
-previous release working (they add, and drop only what that release no longer uses). An
-older revision we know, or none at all: not migrated yet, not ready.
+the database during a rolling deploy; we count that as ready, on the rule that a release's
+migrations keep the previous release working (they add, and drop only what it no longer
+uses). An older revision we know, or none at all: not migrated yet, not ready.
 """
 
 from __future__ import annotations
