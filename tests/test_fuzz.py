@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from chatapp.services import accounts
-from tests.support.app import POSTGRES_URL, build_app, close_app
+from tests.support.app import POSTGRES_URL, build_app, close_app, stamp_schema
 
 schemathesis = pytest.importorskip("schemathesis")
 hypothesis = pytest.importorskip("hypothesis")
@@ -35,7 +35,8 @@ REVOKE = ("DELETE", "/api/v1/auth/tokens/{token_id}")
 def fuzz_app(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Any]:
-    """One app for the module: rate limits off, the offline model answering at once."""
+    """One app for the module: rate limits off, the offline model answering at once, the
+    schema stamped as migrated."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'fuzz.db'}"
     elif not POSTGRES_URL:
@@ -43,6 +44,7 @@ def fuzz_app(
     else:
         url = POSTGRES_URL
     app = build_app(url, RATELIMIT_ENABLED=False, OFFLINE_MODEL_DELAY=0)
+    stamp_schema(app)  # a migrated deployment: readiness answers 200, not 503
     yield app
     close_app(app)
 
