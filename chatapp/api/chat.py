@@ -15,12 +15,14 @@ AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
 chat_tag = Tag(name="chat", description="Conversations with the model")
 MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
+# A turn in an archived conversation is refused: 410 SESSION_RESET.
+TURN_ERRORS = {**MODEL_ERRORS, **schemas.errors(410)}
 
 
 @bp.post(
     "/message",
     tags=[chat_tag],
-    responses={200: schemas.MessageOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
+    responses={200: schemas.MessageOut, **schemas.BODY_ERRORS, **TURN_ERRORS},
 )
 @chat_limit
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
@@ -39,7 +41,11 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
 @bp.post(
     "/message/stream",
     tags=[chat_tag],
-    responses={200: schemas.StreamEvent, **schemas.BODY_ERRORS, **schemas.errors(404, 409, 429)},
+    responses={
+        200: schemas.StreamEvent,
+        **schemas.BODY_ERRORS,
+        **schemas.errors(404, 409, 410, 429),
+    },
 )
 @chat_limit
 def stream_message(body: schemas.MessageIn) -> Response:

@@ -35,7 +35,7 @@ def require_self(user_id: str | int) -> None:
     responses={
         200: schemas.LegacyChatOut,
         **schemas.BODY_ERRORS,
-        **schemas.errors(404, 409, 422, 502, 503, 504),
+        **schemas.errors(404, 409, 410, 422, 502, 503, 504),
     },
 )
 @chat_limit

@@ -14,7 +14,7 @@ from flask import g
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas
-from chatapp.api.chat import AUTH, MODEL_ERRORS, answer_prompt
+from chatapp.api.chat import AUTH, TURN_ERRORS, answer_prompt
 from chatapp.api.legacy import require_self
 from chatapp.errors import NotFound, invalid
 from chatapp.ratelimits import chat_limit, session_limit
@@ -22,7 +22,6 @@ from chatapp.services.chat import conversations, turns
 
 bp = APIBlueprint("seeds", __name__, abp_security=AUTH)
 seeds_tag = Tag(name="seeds 000 and 002", description="The session APIs of seeds 000 and 002")
-TURN_ERRORS = {**schemas.BODY_ERRORS, **MODEL_ERRORS, **schemas.errors(410)}
 READ_ERRORS = {**schemas.AUTHED_ERRORS, **schemas.errors(404)}
 
 
@@ -40,7 +39,11 @@ def create_session(body: schemas.SeedSessionIn) -> tuple[dict[str, Any], int]:
     return schemas.SeedSessionOut.of(session).body(), 201
 
 
-@bp.post("/chat", tags=[seeds_tag], responses={200: schemas.SeedChatOut, **TURN_ERRORS})
+@bp.post(
+    "/chat",
+    tags=[seeds_tag],
+    responses={200: schemas.SeedChatOut, **schemas.BODY_ERRORS, **TURN_ERRORS},
+)
 @chat_limit
 def chat(body: schemas.SeedChatIn) -> dict[str, Any]:
     """Seed 000's one-off ``{"prompt"}`` (grounded with ``collectionIds``/``webSearch``), or
@@ -60,7 +63,7 @@ def chat(body: schemas.SeedChatIn) -> dict[str, Any]:
 @bp.post(
     "/sessions/<session_id>/messages",
     tags=[seeds_tag],
-    responses={200: schemas.SeedMessageSent, **TURN_ERRORS},
+    responses={200: schemas.SeedMessageSent, **schemas.BODY_ERRORS, **TURN_ERRORS},
 )
 @chat_limit
 def send_message(path: schemas.SessionPath, body: schemas.SeedMessageIn) -> dict[str, Any]:
@@ -132,7 +135,5 @@ def reset(path: schemas.SeedSessionPath) -> dict[str, Any]:
 def archived(query: schemas.ArchivedQuery) -> dict[str, Any]:
     """Seed 002's previous sessions: the caller's archived conversations among
     ``sessionIds`` (none given: an empty list), newest first."""
-    sessions, total = conversations.archived_among(
-        g.user, query.ids(), query.limit, query.offset
-    )
+    sessions, total = conversations.archived_among(g.user, query.ids(), query.limit, query.offset)
     return schemas.ArchivedList.of(sessions, total).body()

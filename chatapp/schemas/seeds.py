@@ -72,7 +72,10 @@ class SeedChatIn(Strict):
         """The fields that make this neither seed's request, as validation ``details``."""
         if self.prompt is not None and self.message is not None:
             text = "Send either prompt (seed 000) or message (seed 002), not both"
-            return [{"field": name, "message": text, "code": "conflict"} for name in ("prompt", "message")]
+            return [
+                {"field": name, "message": text, "code": "conflict"}
+                for name in ("prompt", "message")
+            ]
         if self.prompt is not None:
             if self.sessionId is None:
                 return []
@@ -80,7 +83,11 @@ class SeedChatIn(Strict):
             return [{"field": "sessionId", "message": text, "code": "conflict"}]
         required = [name for name in ("sessionId", "message") if getattr(self, name) is None]
         return [
-            {"field": name, "message": f"{name[0].upper()}{name[1:]} is required", "code": "missing"}
+            {
+                "field": name,
+                "message": f"{name[0].upper()}{name[1:]} is required",
+                "code": "missing",
+            }
             for name in required
         ]
 
