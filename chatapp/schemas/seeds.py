@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, RootModel, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from chatapp.ids import parse_id
 from chatapp.schemas.chat import MessageText, PromptOut, SessionId
@@ -33,6 +33,8 @@ class SeedSessionIn(Strict):
 
     ``user_id``, when given, must name the caller (username or id); anyone else's is a 404.
     """
+
+    model_config = ConfigDict(openapi_extra={"required": False})  # type: ignore[typeddict-unknown-key]
 
     user_id: UserName | None = None
     title: str | None = Field(None, min_length=1, max_length=200, pattern=NOT_BLANK)
