@@ -220,3 +220,27 @@ def test_previous_sessions_paging_is_validated(alice: ApiUser, query: dict[str, 
 
     assert response.status_code == 400
     assert [d["field"] for d in response.json["details"]] == list(query)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "/api/sessions"),
+        ("GET", "/api/sessions"),
+        ("POST", "/api/chat"),
+        ("GET", f"/api/chat/history/{MISSING}"),
+        ("DELETE", f"/api/sessions/{MISSING}"),
+        ("POST", f"/api/sessions/{MISSING}/messages"),
+        ("GET", f"/api/sessions/{MISSING}/messages"),
+        ("GET", "/api/users/alice/sessions"),
+    ],
+)
+def test_seed_routes_need_a_token(app: Flask, method: str, path: str) -> None:
+    """The seeds needed no authentication; chatapp does: without a token, a 401."""
+    body = {"sessionId": MISSING, "message": "hi", "content": "hi"} if method == "POST" else None
+
+    response = app.test_client().open(path, method=method, json=body)
+
+    assert response.status_code == 401
+    assert response.json["code"] == "AUTH_REQUIRED"
+    assert count_stored(app) == (0, 0)
