@@ -130,11 +130,15 @@ def _prepared(
 
 def _lock(session: ChatSession) -> str:
     """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY (410
-    SESSION_RESET if it was archived meanwhile)."""
+    SESSION_RESET if it was archived meanwhile, 404 if it was deleted)."""
+    key = session.id
     turn_id = leases.acquire(session)
     if turn_id is None:
         db.session.rollback()
-        conversations.require_open(session)  # reloaded after the rollback
+        current = db.session.get(ChatSession, key)  # as it is now
+        if current is None:
+            raise NotFound("Session")
+        conversations.require_open(current)
         raise ApiError(
             409,
             "SESSION_BUSY",
