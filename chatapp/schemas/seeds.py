@@ -64,6 +64,19 @@ class SeedChatIn(Strict):
     """``POST /api/chat``: seed 000's ``{"prompt"}`` (optionally grounded with
     ``collectionIds``/``webSearch``) or seed 002's ``{"sessionId", "message"}``."""
 
+    # The document says which fields go together; :meth:`problems` checks it.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["prompt"],
+                    "not": {"anyOf": [{"required": ["message"]}, {"required": ["sessionId"]}]},
+                },
+                {"required": ["sessionId", "message"], "not": {"required": ["prompt"]}},
+            ]
+        }
+    )
+
     prompt: MessageText | None = None
     sessionId: SessionId | None = None
     message: MessageText | None = None
