@@ -60,19 +60,21 @@ class SeedSessionOut(Out):
         return cls(sessionId=key, createdAt=session.created_at, session_id=key)
 
 
+def _given(*names: str) -> dict[str, Any]:
+    """JSON Schema for: each of ``names`` is present and not null."""
+    return {"required": list(names), "properties": {key: {"type": "string"} for key in names}}
+
+
 class SeedChatIn(Strict):
     """``POST /api/chat``: seed 000's ``{"prompt"}`` (optionally grounded with
     ``collectionIds``/``webSearch``) or seed 002's ``{"sessionId", "message"}``."""
 
-    # The document says which fields go together; :meth:`problems` checks it.
+    # Which fields go together (null is the same as absent); :meth:`problems` checks it.
     model_config = ConfigDict(
         json_schema_extra={
             "oneOf": [
-                {
-                    "required": ["prompt"],
-                    "not": {"anyOf": [{"required": ["message"]}, {"required": ["sessionId"]}]},
-                },
-                {"required": ["sessionId", "message"], "not": {"required": ["prompt"]}},
+                {**_given("prompt"), "not": {"anyOf": [_given("message"), _given("sessionId")]}},
+                {**_given("sessionId", "message"), "not": _given("prompt")},
             ]
         }
     )
