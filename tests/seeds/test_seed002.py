@@ -4,13 +4,16 @@ Bearer token, ids taken from earlier responses where the document shows placehol
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 
-from tests.support.clients import ApiUser
+from tests.support.app import build_app, close_app
+from tests.support.clients import ApiUser, AuthActions
 from tests.support.data import count_stored, start_chat
+from tests.support.outage import DatabaseOutage
 
 QUESTION = "What's the latest news about AI?"
 MISSING = str(uuid.UUID(int=1))
@@ -170,6 +173,39 @@ def test_reset_of_unknown_session_is_404(app: Flask, alice: ApiUser, bob: ApiUse
         assert response.status_code == 404
         assert response.json["error"] == "Session not found"
     assert bob.session(bobs).json["archived"] is False
+
+
+@pytest.fixture
+def fragile(app: Flask, database_url: str) -> Iterator[tuple[Flask, DatabaseOutage]]:
+    """A worker on the test database whose connections can be cut, and its switch."""
+    outage = DatabaseOutage(database_url)
+    worker = build_app(outage.app_url, fresh=False)
+    outage.attach(worker)
+    yield worker, outage
+    outage.restore()
+    close_app(worker)
+    outage.close()
+
+
+def test_reset_when_the_database_fails_changes_nothing(
+    alice: ApiUser, fragile: tuple[Flask, DatabaseOutage]
+) -> None:
+    """Database persistence fails: a 5xx (503 ``DATABASE_UNAVAILABLE``, ``Retry-After``),
+    and the conversation is still open afterwards."""
+    worker, outage = fragile
+    session_id = new_session(alice)
+    client = worker.test_client()
+    headers = AuthActions(worker, client).headers("alice")
+
+    outage.cut()
+    response = client.delete(f"/api/sessions/{session_id}", headers=headers)
+    outage.restore()
+
+    assert response.status_code == 503
+    assert response.json["code"] == "DATABASE_UNAVAILABLE"
+    assert response.headers["Retry-After"]
+    assert alice.session(session_id).json["archived"] is False
+    assert chat(alice, session_id).status_code == 200
 
 
 def test_reset_twice_is_still_ok(alice: ApiUser) -> None:
