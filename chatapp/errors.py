@@ -112,7 +112,11 @@ def validation_details(exc: ValidationError) -> list[dict[str, str]]:
 
 def validation_error(exc: ValidationError) -> ApiError:
     """The 400 for input that failed schema validation, naming each field."""
-    details = validation_details(exc)
+    return invalid(validation_details(exc))
+
+
+def invalid(details: list[dict[str, str]]) -> ApiError:
+    """The 400 for input that failed validation, naming each field in ``details``."""
     fields = ", ".join(d["field"] for d in details)
     return ApiError(
         400,

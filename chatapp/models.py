@@ -136,6 +136,9 @@ class ChatSession(db.Model):
     # whether Google Search grounding is on.
     collection_ids: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     web_search: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Archived (seed 002's reset, or the page's Archive): kept and readable, but no turn may
+    # add to it until it is unarchived.
+    archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="sessions")
     messages: Mapped[list[ChatMessage]] = relationship(

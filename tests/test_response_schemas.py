@@ -101,6 +101,11 @@ def walk_chat_routes(client: FlaskClient, auth: AuthActions, checker: ResponseCh
     assert call("PATCH", f"{session}/title", {"title": ""}).status_code == 400
     assert call("PATCH", f"{unknown}/title", {"title": "x"}).status_code == 404
     assert call("PATCH", session, {"webSearch": True}).status_code == 200
+    assert call("PATCH", session, {"archived": True}).status_code == 200
+    assert call("GET", "/api/v1/chat/sessions?archived=true").status_code == 200
+    assert call("POST", "/api/v1/chat/message", more).status_code == 410
+    assert call("POST", "/api/v1/chat/message/stream", more).status_code == 410
+    assert call("PATCH", session, {"archived": False}).status_code == 200
     assert call("PATCH", unknown, {"webSearch": True}).status_code == 404
     assert call("POST", "/api/v1/search", {"query": "Hello"}).status_code == 200
     assert call("POST", "/api/v1/search", {"query": ""}).status_code == 400
@@ -163,6 +168,40 @@ def walk_seed_001_routes(client: FlaskClient, auth: AuthActions, checker: Respon
     assert call("GET", "/history/alice").status_code == 200
     assert call("GET", f"/history/alice/{chat.json['chat_id']}").status_code == 200
     assert call("GET", "/history/bob").status_code == 404
+
+
+def walk_seed_000_002_routes(
+    client: FlaskClient, auth: AuthActions, checker: ResponseChecker
+) -> None:
+    """Seeds 000 and 002's session APIs under /api."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    assert call("POST", "/api/chat", {"prompt": "Hi"}).status_code == 200
+    created = call("POST", "/api/sessions", {"user_id": "alice", "title": "Paris"})
+    assert created.status_code == 201
+    key = created.json["sessionId"]
+    messages = f"/api/sessions/{key}/messages"
+    assert call("POST", "/api/sessions", {"user_id": "bob"}).status_code == 404
+    assert call("POST", "/api/sessions", {"title": ""}).status_code == 400
+    assert call("POST", messages, {"content": "Hello"}).status_code == 200
+    assert call("POST", messages, {"content": ""}).status_code == 400
+    assert call("GET", messages).status_code == 200
+    assert call("GET", f"/api/sessions/{uuid.uuid4()}/messages").status_code == 404
+    assert call("GET", "/api/users/alice/sessions").status_code == 200
+    assert call("GET", "/api/users/bob/sessions").status_code == 404
+    assert call("POST", "/api/chat", {"sessionId": key, "message": "More"}).status_code == 200
+    assert call("POST", "/api/chat", {"sessionId": key}).status_code == 400
+    gone = {"sessionId": str(uuid.uuid4()), "message": "x"}
+    assert call("POST", "/api/chat", gone).status_code == 404
+    assert call("GET", f"/api/chat/history/{key}").status_code == 200
+    assert call("GET", "/api/chat/history/abc-123").status_code == 400
+    assert call("GET", f"/api/chat/history/{uuid.uuid4()}").status_code == 404
+    assert call("DELETE", f"/api/sessions/{key}").status_code == 200
+    assert call("DELETE", "/api/sessions/abc-123").status_code == 400
+    assert call("DELETE", f"/api/sessions/{uuid.uuid4()}").status_code == 404
+    assert call("POST", messages, {"content": "Again"}).status_code == 410
+    assert call("POST", "/api/chat", {"sessionId": key, "message": "x"}).status_code == 410
+    assert call("GET", f"/api/sessions?sessionIds={key},nope").status_code == 200
+    assert call("GET", "/api/sessions?limit=0").status_code == 400
 
 
 def walk_knowledge_routes(
@@ -244,6 +283,7 @@ def test_every_route_matches_the_document(
     walk_health_routes(app, client, checker)
     walk_insight_routes(app, client, auth, checker)
     walk_seed_001_routes(client, auth, checker)
+    walk_seed_000_002_routes(client, auth, checker)
     walk_knowledge_routes(app, client, auth, checker)
     assert checker.undocumented_successes() == []
 
@@ -270,6 +310,7 @@ def test_model_failures(
         ("POST", "/api/v1/chat/message", {"message": "Hi"}),
         ("POST", "/api/v1/chat", {"prompt": "Hi"}),
         ("POST", "/chat", {"user_id": "alice", "message": "Hi"}),
+        ("POST", "/api/chat", {"prompt": "Hi"}),
         ("GET", "/api/v1/chat/insights", None),
         ("POST", "/api/v1/chat/weekly-insights/generate", {}),
     ]:
@@ -288,7 +329,11 @@ def test_model_failures(
 
 
 # Placeholder values for path parameters: the body is refused before they are looked at.
-PATH_VALUES = {"session_id": str(uuid.UUID(int=1)), "chat_id": str(uuid.UUID(int=1))}
+PATH_VALUES = {
+    "session_id": str(uuid.UUID(int=1)),
+    "chat_id": str(uuid.UUID(int=1)),
+    "sessionId": str(uuid.UUID(int=1)),
+}
 
 
 def test_writes_refuse_bodies_that_are_not_json(

@@ -15,12 +15,14 @@ AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
 chat_tag = Tag(name="chat", description="Conversations with the model")
 MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
+# A turn in an archived conversation is refused: 410 SESSION_RESET.
+TURN_ERRORS = {**MODEL_ERRORS, **schemas.errors(410)}
 
 
 @bp.post(
     "/message",
     tags=[chat_tag],
-    responses={200: schemas.MessageOut, **schemas.BODY_ERRORS, **MODEL_ERRORS},
+    responses={200: schemas.MessageOut, **schemas.BODY_ERRORS, **TURN_ERRORS},
 )
 @chat_limit
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
@@ -39,7 +41,11 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
 @bp.post(
     "/message/stream",
     tags=[chat_tag],
-    responses={200: schemas.StreamEvent, **schemas.BODY_ERRORS, **schemas.errors(404, 409, 429)},
+    responses={
+        200: schemas.StreamEvent,
+        **schemas.BODY_ERRORS,
+        **schemas.errors(404, 409, 410, 429),
+    },
 )
 @chat_limit
 def stream_message(body: schemas.MessageIn) -> Response:
@@ -86,7 +92,12 @@ def prompt(body: schemas.PromptIn) -> dict[str, Any]:
 
     With ``collectionIds`` or ``webSearch`` the answer is grounded and cites ``sources``.
     """
-    answer = turns.one_off(g.user, body.prompt, body.collectionIds, body.webSearch)
+    return answer_prompt(body.prompt, body.collectionIds, body.webSearch)
+
+
+def answer_prompt(text: str, collection_ids: list[str] | None, web_search: bool) -> dict[str, Any]:
+    """The one-off answer to a prompt (here and at seed 000's ``POST /api/chat``)."""
+    answer = turns.one_off(g.user, text, collection_ids, web_search)
     return schemas.PromptOut(**answer).body()
 
 
@@ -105,8 +116,13 @@ def create_session() -> tuple[dict[str, Any], int]:
 )
 @session_limit
 def list_sessions(query: schemas.SessionQuery) -> dict[str, Any]:
-    """List the caller's conversations, newest first (``limit``, ``offset``, ``q``)."""
-    rows, total = conversations.list_sessions(g.user, query.limit, query.offset, query.q)
+    """List the caller's conversations, newest first (``limit``, ``offset``, ``q``).
+
+    Archived conversations are left out; ``archived=true`` lists only them.
+    """
+    rows, total = conversations.list_sessions(
+        g.user, query.limit, query.offset, query.q, query.archived
+    )
     return schemas.SessionList.of(rows, total).body()
 
 
@@ -143,13 +159,15 @@ def delete_session(path: schemas.SessionPath) -> dict[str, Any]:
 )
 @session_limit
 def update_session(path: schemas.SessionPath, body: schemas.GroundingIn) -> dict[str, Any]:
-    """Choose the collections searched on each turn and turn web search on or off.
+    """Choose the collections searched on each turn, turn web search on or off, and
+    archive or unarchive the conversation (an archived one answers 410 ``SESSION_RESET``
+    to new messages).
 
     A collection the caller may not read (or that does not exist) is a 404
     ``COLLECTION_NOT_FOUND``, and nothing changes.
     """
-    session = conversations.update_grounding(
-        g.user, path.session_id, body.collectionIds, body.webSearch
+    session = conversations.update_session(
+        g.user, path.session_id, body.collectionIds, body.webSearch, body.archived
     )
     return schemas.SessionOut.of(session).body()
 

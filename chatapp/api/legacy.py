@@ -23,7 +23,7 @@ bp.before_request(authenticate)
 legacy_tag = Tag(name="seed 001", description="The original Gemini Chat API's endpoints")
 
 
-def _require_self(user_id: str | int) -> None:
+def require_self(user_id: str | int) -> None:
     """Allow only the caller's own username or id."""
     if str(user_id) not in (g.user.username, str(g.user.id)):
         raise NotFound("User")
@@ -35,13 +35,13 @@ def _require_self(user_id: str | int) -> None:
     responses={
         200: schemas.LegacyChatOut,
         **schemas.BODY_ERRORS,
-        **schemas.errors(404, 409, 422, 502, 503, 504),
+        **schemas.errors(404, 409, 410, 422, 502, 503, 504),
     },
 )
 @chat_limit
 def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
     """Send a message; omitting chat_id starts a conversation."""
-    _require_self(body.user_id)
+    require_self(body.user_id)
     session, reply = turns.send_message(g.user, body.message, body.chat_id)
     return schemas.LegacyChatOut(response=reply.content, chat_id=str(session.id)).body()
 
@@ -54,7 +54,7 @@ def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
 @session_limit
 def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
     """List the caller's conversation ids, newest first."""
-    _require_self(path.user_id)
+    require_self(path.user_id)
     ids = conversations.session_ids(g.user)
     return schemas.LegacySessions(chat_sessions=[str(key) for key in ids]).body()
 
@@ -67,7 +67,7 @@ def legacy_sessions(path: schemas.LegacyUserPath) -> dict[str, Any]:
 @session_limit
 def legacy_history(path: schemas.LegacyChatPath) -> dict[str, Any]:
     """Return a conversation's messages: ``{"role", "content"}`` and the usual fields."""
-    _require_self(path.user_id)
+    require_self(path.user_id)
     session = conversations.get_session(g.user, path.chat_id)
     messages = conversations.stored_messages(session)
     history = [schemas.LegacyTurn.of(message) for message in messages]

@@ -169,6 +169,7 @@ class SessionOut(Out):
     generating: bool = Field(description="A reply is being written right now")
     collectionIds: list[str] = Field(description="Collections searched on each turn")
     webSearch: bool = Field(description="Google Search grounding is on")
+    archived: bool = Field(description="Archived: readable, but closed to new messages (410)")
 
     @classmethod
     def of(cls, session: ChatSession, **extra: object) -> SessionOut:
@@ -179,6 +180,7 @@ class SessionOut(Out):
             generating=session.turn_id is not None and not lapsed(session),
             collectionIds=list(session.collection_ids or []),
             webSearch=bool(session.web_search),
+            archived=bool(session.archived),
             **extra,
         )
 
@@ -221,6 +223,7 @@ class SessionQuery(BaseModel):
     limit: int = Field(20, ge=1, le=100)
     offset: int = Field(0, ge=0, le=MAX_ID)
     q: str | None = Field(None, max_length=200, pattern=NO_NUL, description="Filter by title")
+    archived: bool = Field(False, description="List the archived conversations instead")
 
 
 class MessagesQuery(BaseModel):
@@ -250,10 +253,12 @@ class TitleOut(Out):
 
 
 class GroundingIn(Strict):
-    """A conversation's grounding: its collections and whether web search is on."""
+    """A conversation's settings: its collections, whether web search is on, and whether
+    it is archived (closed to new messages)."""
 
     collectionIds: CollectionIds | None = None
     webSearch: bool | None = None
+    archived: bool | None = None
 
 
 class PromptIn(Strict):

@@ -1,5 +1,5 @@
 // The chat page: routing (/ and /chat/<id>), the composer, streaming replies, Stop, Retry,
-// and the personality of a new chat.
+// the personality of a new chat, and archived conversations (read-only until unarchived).
 import { api, stream } from "./api.js";
 import { ConversationView } from "./conversation.js";
 import { displayTitle } from "./format.js";
@@ -16,6 +16,7 @@ const stopButton = document.getElementById("stop");
 const heading = document.getElementById("chat-title");
 const toggle = document.getElementById("toggle-sidebar");
 const sidebarElement = document.getElementById("sidebar");
+const archivedBanner = document.getElementById("archived-banner");
 
 const view = new ConversationView();
 const picker = new PersonalityPicker();
@@ -29,9 +30,13 @@ const sidebar = new Sidebar({
   onRenamed: (id, title) => {
     if (id === state.sessionId) showTitle(title);
   },
+  onArchived: (id, archived) => {
+    if (id === state.sessionId) showArchived(archived);
+  },
 });
-// sessionId: the open conversation; turn: the reply being streamed, if any.
-const state = { sessionId: root.dataset.sessionId || null, turn: null, poll: 0 };
+// sessionId: the open conversation; turn: the reply being streamed, if any; archived: the
+// open conversation is archived (read-only).
+const state = { sessionId: root.dataset.sessionId || null, turn: null, poll: 0, archived: false };
 
 function pathFor(id) {
   return id ? `/chat/${encodeURIComponent(id)}` : "/";
@@ -62,9 +67,11 @@ async function openConversation(id) {
   setSidebarOpen(false);
   showTitle(null);
   grounding.show(null);
+  showArchived(false);
   const data = await view.open(id);
   if (id !== state.sessionId) return;
   if (data) showTitle(data.title);
+  if (data) showArchived(data.archived);
   if (data) grounding.show(data);
   if (id && !data) heading.textContent = "Conversation not found";
   if (data?.generating && state.turn?.sessionId !== id) watchGeneration(id);
@@ -106,9 +113,32 @@ function showSessionTitle(id, title) {
   sidebar.setTitle(id, title);
 }
 
+/** An archived conversation is read-only: the composer is off until it is unarchived. */
+function showArchived(archived) {
+  state.archived = archived;
+  archivedBanner.hidden = !archived;
+  if (state.turn) return; // setBusy(false) applies it when the turn ends
+  textarea.disabled = archived;
+  sendButton.disabled = archived;
+}
+
+async function unarchive() {
+  const id = state.sessionId;
+  try {
+    const path = `/chat/session/${encodeURIComponent(id)}`;
+    await api(path, { method: "PATCH", body: { archived: false } });
+  } catch (error) {
+    view.showError({ message: error.message, code: error.code });
+    return;
+  }
+  if (id !== state.sessionId) return;
+  showArchived(false);
+  sidebar.reload();
+}
+
 function setBusy(busy) {
-  textarea.disabled = busy;
-  sendButton.disabled = busy;
+  textarea.disabled = busy || state.archived;
+  sendButton.disabled = busy || state.archived;
   stopButton.hidden = !busy;
   stopButton.disabled = true; // enabled once the server names the conversation
   picker.show(!busy && state.sessionId === null);
@@ -238,6 +268,7 @@ textarea.addEventListener("keydown", (event) => {
   }
 });
 stopButton.addEventListener("click", stop);
+document.getElementById("unarchive").addEventListener("click", unarchive);
 document.getElementById("new-chat").addEventListener("click", () => {
   navigate(null);
   textarea.focus();

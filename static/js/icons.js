@@ -2,6 +2,8 @@
 const PATHS = {
   pencil: "M4 20h4L18.5 9.5l-4-4L4 16v4zM14.5 5.5l4 4 1.8-1.8a1.4 1.4 0 0 0 0-2l-2-2a1.4 1.4 0 0 0-2 0z",
   trash: "M5 7h14M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
+  archive: "M4 5h16v4H4zM5 9v10h14V9M10 13h4",
+  unarchive: "M4 5h16v4H4zM5 9v10h14V9M12 18v-6M9.5 14.5 12 12l2.5 2.5",
 };
 
 /** Return an SVG icon element; it is hidden from screen readers. */

@@ -1,5 +1,6 @@
 // The sidebar: the user's conversations, newest first, loaded page by page as it scrolls;
-// filter by title, rename inline, delete after confirmation.
+// filter by title, rename inline, archive and unarchive, delete after confirmation. The
+// Archived button switches the list between open and archived conversations.
 import { api, query } from "./api.js";
 import { confirmAction } from "./dialog.js";
 import { displayTitle } from "./format.js";
@@ -10,13 +11,16 @@ const PAGE_SIZE = 30;
 const FILTER_DELAY_MS = 250;
 
 export class Sidebar {
-  /** ``onOpen(id)`` opens a conversation; ``onDeleted(id)`` and ``onRenamed(id, title)`` report. */
-  constructor({ onOpen, onDeleted, onRenamed }) {
+  /** ``onOpen(id)`` opens a conversation; ``onDeleted(id)``, ``onRenamed(id, title)`` and
+   * ``onArchived(id, archived)`` report. */
+  constructor({ onOpen, onDeleted, onRenamed, onArchived }) {
     this.list = document.getElementById("sessions");
     this.status = document.getElementById("sessions-status");
     this.filter = document.getElementById("filter");
-    this.callbacks = { onOpen, onDeleted, onRenamed };
+    this.archivedToggle = document.getElementById("show-archived");
+    this.callbacks = { onOpen, onDeleted, onRenamed, onArchived };
     this.currentId = null;
+    this.showArchived = false;
     this.resetPaging("");
     this.kick = whenVisible(
       document.getElementById("sessions-sentinel"),
@@ -29,6 +33,12 @@ export class Sidebar {
       timer = setTimeout(() => this.reload(), FILTER_DELAY_MS);
     });
     this.list.addEventListener("click", (event) => this.onClick(event));
+    this.archivedToggle.addEventListener("click", () => {
+      this.showArchived = !this.showArchived;
+      this.archivedToggle.setAttribute("aria-pressed", String(this.showArchived));
+      this.list.setAttribute("aria-label", this.showArchived ? "Archived" : "Conversations");
+      this.reload();
+    });
   }
 
   resetPaging(text) {
@@ -54,7 +64,8 @@ export class Sidebar {
     const generation = this.generation;
     this.status.textContent = "Loading…";
     try {
-      const params = query({ limit: PAGE_SIZE, offset: this.offset, q: this.query });
+      const archived = this.showArchived ? "true" : undefined;
+      const params = query({ limit: PAGE_SIZE, offset: this.offset, q: this.query, archived });
       const page = await api(`/chat/sessions${params}`);
       if (generation !== this.generation) return false;
       for (const session of page.sessions) {
@@ -75,6 +86,7 @@ export class Sidebar {
   showStatus() {
     if (this.list.children.length) this.status.textContent = "";
     else if (this.query) this.status.textContent = "No conversation has that in its title.";
+    else if (this.showArchived) this.status.textContent = "No archived conversations.";
     else this.status.textContent = "No conversations yet.";
   }
 
@@ -92,6 +104,9 @@ export class Sidebar {
     li.append(
       link,
       iconButton("pencil", "Rename", "rename"),
+      this.showArchived
+        ? iconButton("unarchive", "Unarchive", "archive")
+        : iconButton("archive", "Archive", "archive"),
       iconButton("trash", "Delete", "delete"),
     );
     this.fill(li, session.title);
@@ -104,6 +119,8 @@ export class Sidebar {
     li.dataset.title = title ?? "";
     li.querySelector(".session-link").textContent = shown;
     li.querySelector(".rename").setAttribute("aria-label", `Rename “${shown}”`);
+    const archive = this.showArchived ? "Unarchive" : "Archive";
+    li.querySelector(".archive").setAttribute("aria-label", `${archive} “${shown}”`);
     li.querySelector(".delete").setAttribute("aria-label", `Delete “${shown}”`);
   }
 
@@ -121,7 +138,7 @@ export class Sidebar {
   moveToTop(session) {
     let li = this.find(session.id);
     if (!li) {
-      if (this.query) return; // it may not match the filter
+      if (this.query || this.showArchived) return; // it may not match the filter
       li = this.item(session);
       this.offset += 1;
       this.total = (this.total ?? 0) + 1;
@@ -150,6 +167,7 @@ export class Sidebar {
     const li = event.target.closest("li.session");
     if (!li) return;
     if (event.target.closest(".rename")) this.startRename(li);
+    else if (event.target.closest(".archive")) this.setArchived(li.dataset.id, !this.showArchived);
     else if (event.target.closest(".delete")) this.confirmDelete(li);
     else if (event.target.closest(".session-link") && !modified(event)) {
       event.preventDefault();
@@ -214,6 +232,20 @@ export class Sidebar {
     });
     this.callbacks.onRenamed(id, renamed.title);
     return renamed;
+  }
+
+  /** Archive (or unarchive) a conversation; it leaves the list shown. */
+  async setArchived(id, archived) {
+    try {
+      const path = `/chat/session/${encodeURIComponent(id)}`;
+      await api(path, { method: "PATCH", body: { archived } });
+    } catch (error) {
+      this.status.textContent = error.message;
+      return;
+    }
+    this.remove(id);
+    this.archivedToggle.focus(); // the focused entry is gone
+    this.callbacks.onArchived(id, archived);
   }
 
   async confirmDelete(li) {

@@ -1,6 +1,8 @@
-"""Conversations: find, list, create, rename, delete, and page through messages.
+"""Conversations: find, list, create, rename, archive, delete, and page through messages.
 
-Another user's conversation behaves exactly like a missing one (404).
+Another user's conversation behaves exactly like a missing one (404). An archived one
+(seed 002's reset, or the page's Archive) stays readable, but no turn may add to it: 410
+``SESSION_RESET`` until it is unarchived.
 """
 
 from __future__ import annotations
@@ -8,8 +10,9 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
-from chatapp.errors import NotFound
+from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.ids import parse_id
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
@@ -28,6 +31,22 @@ def get_session(user: User, session_id: str | uuid.UUID) -> ChatSession:
     return session
 
 
+def session_reset() -> ApiError:
+    """The error for a turn sent to an archived conversation (seed 002's words)."""
+    return ApiError(
+        410,
+        "SESSION_RESET",
+        "This conversation has been saved and reset. Please start a new chat to continue.",
+        error="Session was reset",
+    )
+
+
+def require_open(session: ChatSession) -> None:
+    """Refuse to add to an archived conversation: 410 ``SESSION_RESET``."""
+    if session.archived:
+        raise session_reset()
+
+
 def create_session(user: User, title: str | None = None) -> ChatSession:
     """Start an empty conversation."""
     session = ChatSession(user_id=user.id, title=title, title_set_by_user=title is not None)
@@ -37,11 +56,11 @@ def create_session(user: User, title: str | None = None) -> ChatSession:
 
 
 def list_sessions(
-    user: User, limit: int, offset: int, query: str | None = None
+    user: User, limit: int, offset: int, query: str | None = None, archived: bool = False
 ) -> tuple[list[tuple[ChatSession, str | None]], int]:
-    """Return one page of the user's conversations, newest first, each with the text of
-    its newest message; and their total."""
-    where = [ChatSession.user_id == user.id]
+    """Return one page of the user's open (or archived) conversations, newest first, each
+    with the text of its newest message; and their total."""
+    where = [ChatSession.user_id == user.id, ChatSession.archived == archived]
     if query:
         where.append(ChatSession.title.ilike(f"%{_escape_like(query)}%", escape="\\"))
     total = db.session.scalar(select(func.count()).select_from(ChatSession).where(*where))
@@ -73,6 +92,37 @@ def session_ids(user: User) -> list[uuid.UUID]:
     )
 
 
+def sessions_with_messages(user: User) -> list[ChatSession]:
+    """Return all the user's conversations, newest first, with their messages loaded."""
+    return list(
+        db.session.scalars(
+            select(ChatSession)
+            .where(ChatSession.user_id == user.id)
+            .options(selectinload(ChatSession.messages))
+            .order_by(ChatSession.created_at.desc(), ChatSession.id)
+        )
+    )
+
+
+def archived_among(
+    user: User, ids: list[uuid.UUID], limit: int, offset: int
+) -> tuple[list[ChatSession], int]:
+    """Return one page of the user's archived conversations among ``ids`` (newest first),
+    and how many there are; none when no ids are given."""
+    if not ids:
+        return [], 0
+    where = [ChatSession.user_id == user.id, ChatSession.archived, ChatSession.id.in_(ids)]
+    total = db.session.scalar(select(func.count()).select_from(ChatSession).where(*where))
+    rows = db.session.scalars(
+        select(ChatSession)
+        .where(*where)
+        .order_by(ChatSession.created_at.desc(), ChatSession.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total or 0
+
+
 def _escape_like(text: str) -> str:
     """Escape LIKE wildcards so a filter matches literally."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -93,12 +143,19 @@ def apply_grounding(
         session.web_search = web_search
 
 
-def update_grounding(
-    user: User, session_id: str, collection_ids: list[str] | None, web_search: bool | None
+def update_session(
+    user: User,
+    session_id: str,
+    collection_ids: list[str] | None,
+    web_search: bool | None,
+    archived: bool | None = None,
 ) -> ChatSession:
-    """Change a conversation's collections and web-search flag (checked before any change)."""
+    """Change a conversation's collections, web-search flag and archived flag, where given
+    (all checked before any change)."""
     session = get_session(user, session_id)
     apply_grounding(session, check_collections(user, collection_ids), web_search)
+    if archived is not None:
+        session.archived = archived
     session.updated_at = utcnow()
     db.session.commit()
     return session

@@ -58,7 +58,7 @@ def _lapsed_clause(now: datetime) -> ColumnElement[bool]:
 
 def acquire(session: ChatSession) -> str | None:
     """Take the conversation's lock, reclaiming a dead holder's; return the turn id, or
-    None while a live turn holds it (caller commits).
+    None while a live turn holds it or the conversation is archived (caller commits).
 
     ``session`` was just read: only a lock seen held there can need reclaiming (one
     statement fewer per turn otherwise).
@@ -70,7 +70,11 @@ def acquire(session: ChatSession) -> str | None:
     now = utcnow()
     result = db.session.execute(
         update(ChatSession)
-        .where(ChatSession.id == session_id, ChatSession.turn_id.is_(None))
+        .where(
+            ChatSession.id == session_id,
+            ChatSession.turn_id.is_(None),
+            ChatSession.archived.is_(False),
+        )
         .values(
             turn_id=turn_id,
             turn_started_at=now,

@@ -94,6 +94,7 @@ def prepare_turn(
         session = conversations.create_session(user)
     else:
         session = conversations.get_session(user, session_id)
+        conversations.require_open(session)
     if system is not None:
         session.system_prompt = system
     conversations.apply_grounding(session, ids, web_search)
@@ -128,10 +129,16 @@ def _prepared(
 
 
 def _lock(session: ChatSession) -> str:
-    """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY."""
+    """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY (410
+    SESSION_RESET if it was archived meanwhile, 404 if it was deleted)."""
+    key = session.id
     turn_id = leases.acquire(session)
     if turn_id is None:
         db.session.rollback()
+        current = db.session.get(ChatSession, key)  # as it is now
+        if current is None:
+            raise NotFound("Session")
+        conversations.require_open(current)
         raise ApiError(
             409,
             "SESSION_BUSY",
