@@ -226,22 +226,3 @@ def test_bad_parameters_are_400(alice: ApiUser, query: dict[str, Any]) -> None:
 def test_search_needs_a_login(client: Any) -> None:
     """Without a token or a session the route is a 401."""
     assert client.get(SEARCH, query_string={"q": "x"}).status_code == 401
-
-
-def test_migration_makes_existing_messages_searchable(app: Flask, alice: ApiUser) -> None:
-    """Messages stored before the index existed are found after the migration's backfill."""
-    store(app, "alice", "Before", "archaeopteryx feathers")
-    with app.app_context():
-        from chatapp.services.chat import search
-
-        sqlite = db.engine.dialect.name == "sqlite"
-        for statement in search.SQLITE_DROP if sqlite else search.INDEX.postgres_drop:
-            db.session.execute(text(statement))
-        db.session.commit()
-        for statement in search.SQLITE_DDL if sqlite else search.INDEX.postgres_ddl:
-            db.session.execute(text(statement))
-        if sqlite:
-            db.session.execute(text(search.INDEX.sqlite_rebuild))
-        db.session.commit()
-
-    assert len(hits(alice, "archaeopteryx")) == 1
