@@ -164,4 +164,4 @@ def test_existing_messages_become_searchable(empty_database: str) -> None:
         db.session.remove()
         db.engine.dispose()
     assert total == 1
-    assert [hit.message.content for hit in hits] == ["archaeopteryx feathers"]
+    assert [hit.snippet for hit in hits] == ["<mark>archaeopteryx</mark> feathers"]

@@ -252,14 +252,13 @@ class SearchHit(Out):
     @classmethod
     def of(cls, hit: Hit) -> SearchHit:
         """A hit as the API shows it."""
-        message = hit.message
         return cls(
-            sessionId=str(message.session_id),
-            messageId=message.id,
+            sessionId=str(hit.session_id),
+            messageId=hit.message_id,
             title=hit.title,
-            role=MessageItem.ROLES[message.role],
+            role=MessageItem.ROLES[hit.role],
             snippet=hit.snippet,
-            timestamp=message.created_at,
+            timestamp=hit.created_at,
             score=hit.score,
         )
 

@@ -1,8 +1,10 @@
 // The sidebar: the user's conversations, newest first, loaded page by page as it scrolls;
-// filter by title, rename inline, delete after confirmation.
+// filter by title (with the messages matching the same words below), rename inline,
+// delete after confirmation.
 import { api, query } from "./api.js";
 import { confirmAction } from "./dialog.js";
-import { displayTitle } from "./format.js";
+import { displayTitle, modified } from "./format.js";
+import { MessageHits } from "./hits.js";
 import { iconButton } from "./icons.js";
 import { whenVisible } from "./visible.js";
 
@@ -10,12 +12,14 @@ const PAGE_SIZE = 30;
 const FILTER_DELAY_MS = 250;
 
 export class Sidebar {
-  /** ``onOpen(id)`` opens a conversation; ``onDeleted(id)`` and ``onRenamed(id, title)`` report. */
+  /** ``onOpen(id, messageId?)`` opens a conversation (at a message); ``onDeleted(id)`` and
+   * ``onRenamed(id, title)`` report. */
   constructor({ onOpen, onDeleted, onRenamed }) {
     this.list = document.getElementById("sessions");
     this.status = document.getElementById("sessions-status");
     this.filter = document.getElementById("filter");
     this.callbacks = { onOpen, onDeleted, onRenamed };
+    this.hits = new MessageHits(onOpen);
     this.currentId = null;
     this.resetPaging("");
     this.kick = whenVisible(
@@ -43,6 +47,7 @@ export class Sidebar {
   async reload() {
     this.resetPaging(this.filter.value.trim());
     this.list.replaceChildren();
+    this.hits.show(this.query);
     await this.kick();
   }
 
@@ -235,8 +240,4 @@ export class Sidebar {
     this.remove(id);
     this.callbacks.onDeleted(id);
   }
-}
-
-function modified(event) {
-  return event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
 }

@@ -22,10 +22,12 @@ from __future__ import annotations
 import html
 import re
 import secrets
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy import ARRAY, Uuid, any_, column, func, literal_column, select, table
 
 from chatapp.extensions import db
 from chatapp.models import COMPLETE, INTERRUPTED, ChatMessage, ChatSession, User
@@ -72,9 +74,12 @@ INDEX.listen(ChatMessage.__table__, SQLITE_DDL, SQLITE_DROP)
 
 @dataclass(frozen=True)
 class Hit:
-    """One message found: the message, its conversation's title, score and snippet."""
+    """One message found: where it is, who wrote it when, its score and snippet."""
 
-    message: ChatMessage
+    session_id: uuid.UUID
+    message_id: int
+    role: str
+    created_at: datetime
     title: str | None
     score: float
     snippet: str
@@ -129,25 +134,37 @@ def search(user: User, query: str, limit: int, offset: int) -> tuple[list[Hit], 
         return [], _count(ranked) if offset else 0
     marks = Marks.new()
     ids = [row[0] for row in rows]
-    raw = (
-        _sqlite_snippets(user, items, ids, marks)
-        if sqlite
-        else _postgres_snippets(items, ids, marks)
-    )
-    found = {
-        message.id: (message, title)
-        for message, title in db.session.execute(
-            select(ChatMessage, ChatSession.title)
-            .join(ChatSession, ChatSession.id == ChatMessage.session_id)
-            .where(ChatMessage.id.in_(ids))
-        )
-    }
+    raw = _sqlite_snippets(items, ids, marks) if sqlite else _postgres_snippets(items, ids, marks)
+    found = {row.id: row for row in db.session.execute(_page(ids))}
     hits = [
-        Hit(*found[key], score=float(score), snippet=marks.html(raw.get(key, ""), not sqlite))
+        Hit(
+            found[key].session_id,
+            key,
+            found[key].role,
+            found[key].created_at,
+            found[key].title,
+            float(score),
+            marks.html(raw.get(key, ""), escaped=not sqlite),
+        )
         for key, score, _total in rows
         if key in found
     ]
     return hits, int(rows[0][2])
+
+
+def _page(ids: list[int]) -> Any:
+    """What a hit shows of messages ``ids`` and their conversations."""
+    return (
+        select(
+            ChatMessage.id,
+            ChatMessage.session_id,
+            ChatMessage.role,
+            ChatMessage.created_at,
+            ChatSession.title,
+        )
+        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
+        .where(ChatMessage.id.in_(ids))
+    )
 
 
 def _count(ranked: Any) -> int:
@@ -155,15 +172,30 @@ def _count(ranked: Any) -> int:
     return db.session.scalar(select(func.count()).select_from(ranked.subquery())) or 0
 
 
+def _sqlite_terms(items: list[Term]) -> str:
+    """The FTS5 query of every term, in ``content``."""
+    return f"content : ({fulltext.fts5_match(items)})"
+
+
 def _sqlite_match(user: User, items: list[Term]) -> str:
-    """The FTS5 query: the user's owner token AND every term, in ``content``."""
-    return f'owner : "u{int(user.id)}" AND content : ({fulltext.fts5_match(items)})'
+    """The FTS5 query finding the user's messages: their owner token AND every term."""
+    return f'owner : "u{int(user.id)}" AND {_sqlite_terms(items)}'
 
 
 def _sqlite_matches(user: User, items: list[Term]) -> Any:
     """``(id, score)`` of the user's matching messages; the score is bm25, negated so that
-    higher is better (the owner column weighs nothing)."""
+    higher is better.
+
+    bm25 weighs each phrase of its query by how many rows hold it, found by reading the
+    phrase's whole posting list: so the ranked query holds the terms only, and the user's
+    rows (found with the owner token, without ranking) are a set it checks each match
+    against (``+rowid``: a membership test, not one index lookup per row).
+    """
     fts = table(FTS_TABLE, column("rowid"))
+    owned = table(FTS_TABLE, column("rowid")).alias("owned")
+    mine = select(owned.c.rowid).where(
+        literal_column(f"owned.{FTS_TABLE}").op("MATCH")(_sqlite_match(user, items))
+    )
     rank = func.bm25(literal_column(FTS_TABLE), 1.0, 0.0)
     return (
         select(ChatMessage.id, (-rank).label("score"))
@@ -171,22 +203,24 @@ def _sqlite_matches(user: User, items: list[Term]) -> Any:
         .join(ChatMessage, ChatMessage.id == fts.c.rowid)
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
         .where(
-            literal_column(FTS_TABLE).op("MATCH")(_sqlite_match(user, items)),
+            literal_column(FTS_TABLE).op("MATCH")(_sqlite_terms(items)),
+            literal_column(f"+{FTS_TABLE}.rowid").in_(mine),
             ChatSession.user_id == user.id,
             ChatMessage.status.in_(SEARCHABLE),
         )
     )
 
 
-def _sqlite_snippets(user: User, items: list[Term], ids: list[int], marks: Marks) -> dict[int, str]:
-    """FTS5 snippets of messages ``ids``, matched words between ``marks``."""
+def _sqlite_snippets(items: list[Term], ids: list[int], marks: Marks) -> dict[int, str]:
+    """FTS5 snippets of messages ``ids`` (found already: the owner needs no check here),
+    matched words between ``marks``."""
     fts = table(FTS_TABLE, column("rowid"))
     snippet = func.snippet(
         literal_column(FTS_TABLE), 0, marks.open, marks.close, "…", SNIPPET_TOKENS
     )
     rows = db.session.execute(
         select(fts.c.rowid, snippet).where(
-            literal_column(FTS_TABLE).op("MATCH")(_sqlite_match(user, items)),
+            literal_column(FTS_TABLE).op("MATCH")(_sqlite_terms(items)),
             fts.c.rowid.in_(ids),
         )
     )
@@ -194,18 +228,22 @@ def _sqlite_snippets(user: User, items: list[Term], ids: list[int], marks: Marks
 
 
 def _postgres_matches(user: User, items: list[Term]) -> Any:
-    """``(id, score)`` of the user's matching messages; the score is ``ts_rank``."""
+    """``(id, score)`` of the user's matching messages; the score is ``ts_rank``.
+
+    ``session_id = ANY(ARRAY(<the user's conversations>))`` lets PostgreSQL AND the GIN
+    index's matches with the user's messages (``session_id`` index) before reading any
+    row: a common word then costs the user's share of its rows, not every user's.
+    """
+    owned = literal_column(
+        f"ARRAY(SELECT id FROM chat_sessions WHERE user_id = {int(user.id)})", ARRAY(Uuid)
+    )
     query = fulltext.pg_tsquery(items)
     vector = INDEX.vector()
     rank = func.ts_rank(vector, query)
-    return (
-        select(ChatMessage.id, rank.label("score"))
-        .join(ChatSession, ChatSession.id == ChatMessage.session_id)
-        .where(
-            vector.op("@@")(query),
-            ChatSession.user_id == user.id,
-            ChatMessage.status.in_(SEARCHABLE),
-        )
+    return select(ChatMessage.id, rank.label("score")).where(
+        vector.op("@@")(query),
+        ChatMessage.session_id == any_(owned),
+        ChatMessage.status.in_(SEARCHABLE),
     )
 
 
