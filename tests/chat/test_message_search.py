@@ -133,6 +133,9 @@ def test_another_users_messages_are_never_found(app: Flask, alice: ApiUser, bob:
         "*",
         "\\",
         "ünïcödé 日本語 emoji 😀",
+        "___* _ __ a_b* 9* ½* ²*",
+        '"" "_" "&&" \'*\' :* !',
+        "the* and* of",
     ],
 )
 def test_query_syntax_is_harmless(app: Flask, alice: ApiUser, q: str) -> None:
