@@ -126,44 +126,58 @@ def search(user: User, query: str, limit: int, offset: int) -> tuple[list[Hit], 
     matches = (
         _sqlite_matches(user, items) if sqlite else _postgres_matches(user, items)
     ).subquery()
-    ranked = select(matches.c.id, matches.c.score, func.count().over()).order_by(
-        matches.c.score.desc(), matches.c.id
-    )
-    rows = db.session.execute(ranked.limit(limit).offset(offset)).all()
+    ranked = select(matches.c.id, matches.c.score, func.count().over().label("total"))
+    marks = Marks.new()
+    headline_of = None if sqlite else items
+    rows = db.session.execute(_page(ranked, limit, offset, headline_of, marks)).all()
     if not rows:
         return [], _count(ranked) if offset else 0
-    marks = Marks.new()
-    ids = [row[0] for row in rows]
-    raw = _sqlite_snippets(items, ids, marks) if sqlite else _postgres_snippets(items, ids, marks)
-    found = {row.id: row for row in db.session.execute(_page(ids))}
+    if sqlite:
+        snippets = _sqlite_snippets(items, [row.id for row in rows], marks)
+    else:
+        snippets = {row.id: row.headline for row in rows}
     hits = [
         Hit(
-            found[key].session_id,
-            key,
-            found[key].role,
-            found[key].created_at,
-            found[key].title,
-            float(score),
-            marks.html(raw.get(key, ""), escaped=not sqlite),
+            row.session_id,
+            row.id,
+            row.role,
+            row.created_at,
+            row.title,
+            float(row.score),
+            marks.html(snippets.get(row.id, ""), escaped=not sqlite),
         )
-        for key, score, _total in rows
-        if key in found
+        for row in rows
     ]
-    return hits, int(rows[0][2])
+    return hits, int(rows[0].total)
 
 
-def _page(ids: list[int]) -> Any:
-    """What a hit shows of messages ``ids`` and their conversations."""
+def _page(
+    ranked: Any, limit: int, offset: int, headline_of: list[Term] | None, marks: Marks
+) -> Any:
+    """One page of ``ranked`` (best first) with what a hit shows of each message and its
+    conversation; with PostgreSQL's snippet (of ``headline_of``'s terms) in the same query."""
+    top = (
+        ranked.order_by(ranked.selected_columns.score.desc(), ranked.selected_columns.id)
+        .limit(limit)
+        .offset(offset)
+        .subquery()
+    )
+    columns = [
+        top.c.id,
+        top.c.score,
+        top.c.total,
+        ChatMessage.session_id,
+        ChatMessage.role,
+        ChatMessage.created_at,
+        ChatSession.title,
+    ]
+    if headline_of is not None:
+        columns.append(_postgres_headline(headline_of, marks).label("headline"))
     return (
-        select(
-            ChatMessage.id,
-            ChatMessage.session_id,
-            ChatMessage.role,
-            ChatMessage.created_at,
-            ChatSession.title,
-        )
+        select(*columns)
+        .join(ChatMessage, ChatMessage.id == top.c.id)
         .join(ChatSession, ChatSession.id == ChatMessage.session_id)
-        .where(ChatMessage.id.in_(ids))
+        .order_by(top.c.score.desc(), top.c.id)
     )
 
 
@@ -247,8 +261,8 @@ def _postgres_matches(user: User, items: list[Term]) -> Any:
     )
 
 
-def _postgres_snippets(items: list[Term], ids: list[int], marks: Marks) -> dict[int, str]:
-    """``ts_headline`` snippets of messages ``ids``, matched words between ``marks``.
+def _postgres_headline(items: list[Term], marks: Marks) -> Any:
+    """The ``ts_headline`` snippet of a message, matched words between ``marks``.
 
     The text is HTML-escaped first: ``ts_headline`` drops what its parser takes for tags,
     but keeps entities (``&lt;``) as they are.
@@ -258,6 +272,4 @@ def _postgres_snippets(items: list[Term], ids: list[int], marks: Marks) -> dict[
     escaped = ChatMessage.content
     for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
         escaped = func.replace(escaped, char, entity)
-    headline = func.ts_headline(config, escaped, fulltext.pg_tsquery(items), options)
-    rows = db.session.execute(select(ChatMessage.id, headline).where(ChatMessage.id.in_(ids)))
-    return {int(key): text for key, text in rows}
+    return func.ts_headline(config, escaped, fulltext.pg_tsquery(items), options)
