@@ -29,7 +29,8 @@ test: $(VENV)/.installed
 
 ## Benchmarks under gunicorn against a local Gemini wire server (docs/benchmarks.md):
 ## chat turns (BENCH_ARGS) and streams (STREAM_ARGS); knowledge retrieval (RETRIEVAL_ARGS),
-## indexing (INDEXING_ARGS), retrieval quality, and grounded against plain turns (GROUNDED_ARGS). BENCH_DATABASE_URL: a PostgreSQL database
+## indexing (INDEXING_ARGS), retrieval quality, and grounded against plain turns (GROUNDED_ARGS);
+## message search over 1M messages (SEARCH_ARGS). BENCH_DATABASE_URL: a PostgreSQL database
 ## the knowledge benchmarks may fill (without it they measure SQLite only).
 BENCH_DATABASE_URL ?=
 bench: $(VENV)/.installed
@@ -38,6 +39,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.retrieval --database-url "$(BENCH_DATABASE_URL)" $(RETRIEVAL_ARGS)
 	$(PY) -m bench.indexing --database-url "$(BENCH_DATABASE_URL)" $(INDEXING_ARGS)
 	$(PY) -m bench.quality
+	$(PY) -m bench.message_search --database-url "$(BENCH_DATABASE_URL)" $(SEARCH_ARGS)
 	$(PY) -m bench.grounded_turns --database-url "$(BENCH_DATABASE_URL)" $(GROUNDED_ARGS)
 
 lint: $(VENV)/.installed

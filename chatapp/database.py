@@ -14,11 +14,11 @@ from sqlalchemy.engine import Engine
 from chatapp.extensions import db, migrate
 from chatapp.models import UTCDateTime
 
-# Imported for its DDL listeners (the full-text index exists after create_all) and filter.
-from chatapp.services.knowledge import (
-    fulltext,
-    vector_schema,  # registers the create_all DDL
-)
+# Imported for their DDL listeners: the full-text indexes and vectors exist after create_all.
+from chatapp.services import fulltext
+from chatapp.services.chat import search  # noqa: F401
+from chatapp.services.knowledge import fulltext as knowledge_fulltext  # noqa: F401
+from chatapp.services.knowledge import vector_schema
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 

@@ -29,20 +29,39 @@ def test_messages_are_distinct_and_sized() -> None:
     assert message(0, 1, 120) != message(1, 0, 120)
 
 
-def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    """A tiny run starts the wire server and gunicorn, and reports both phases."""
-    out = tmp_path / "bench.json"
-    command = [sys.executable, "-m", "bench.chat_turns", "--clients", "2", "--turns", "3"]
+def run_bench(module: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``python -m bench.<module> args...`` from the repository root; it must succeed."""
     done = subprocess.run(
-        [*command, "--workers", "1", "--threads", "2", "--json", str(out)],
+        [sys.executable, "-m", f"bench.{module}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
     )
-
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
+    """A tiny run starts the wire server and gunicorn, and reports both phases."""
+    out = tmp_path / "bench.json"
+    args = ["--clients", "2", "--turns", "3", "--workers", "1", "--threads", "2"]
+    done = run_bench("chat_turns", *args, "--json", str(out))
+
     assert "chat rate / raw SDK rate" in done.stdout
     results = json.loads(out.read_text())
     assert results["chat"]["turns_per_s"] > 0
     assert results["raw_sdk"]["turns_per_s"] > 0
+
+
+def test_message_search_benchmark_runs(tmp_path: Path) -> None:
+    """A tiny run (SQLite only) searches every kind of query and reports the baseline."""
+    out = tmp_path / "search.json"
+    args = ["--messages", "2000", "--mine", "500", "--queries", "3", "--json", str(out)]
+    run_bench("message_search", *args, timeout=300)
+
+    sqlite = json.loads(out.read_text())["sqlite"]
+    kinds = {"rare", "mid", "common", "two words", "phrase", "prefix", "all"}
+    assert kinds <= set(sqlite)
+    assert sqlite["all"]["n"] == 18
+    assert sqlite["title filter (baseline)"]["p50_ms"] > 0

@@ -1,12 +1,30 @@
 """init-db brings an empty database to a schema identical to the models."""
 
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
 import flask_migrate
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Uuid,
+    column,
+    create_engine,
+    insert,
+    inspect,
+    table,
+    text,
+)
 
 from chatapp import create_app
 from chatapp.extensions import db
+from chatapp.models import User
+from chatapp.services.chat import search
 from chatapp.services.knowledge import fulltext, vector_schema
 from tests.support.app import make_config
 
@@ -40,3 +58,90 @@ def test_downgrade_to_base_and_back(empty_database: str) -> None:
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         flask_migrate.upgrade()
         db.engine.dispose()
+
+
+# The tables as of e5a1c0000022, only the columns these tests fill.
+OLD_USERS = table(
+    "users",
+    column("id", Integer),
+    column("username", String),
+    column("email", String),
+    column("password_hash", String),
+    column("is_admin", Boolean),
+    column("created_at", DateTime),
+)
+OLD_SESSIONS = table(
+    "chat_sessions",
+    column("id", Uuid),
+    column("user_id", Integer),
+    column("title", String),
+    column("title_set_by_user", Boolean),
+    column("created_at", DateTime),
+    column("updated_at", DateTime),
+    column("message_count", Integer),
+)
+OLD_MESSAGES = table(
+    "chat_history",
+    column("session_id", Uuid),
+    column("position", Integer),
+    column("role", String),
+    column("content", String),
+    column("created_at", DateTime),
+    column("status", String),
+)
+
+
+def test_existing_messages_become_searchable(empty_database: str) -> None:
+    """Messages stored before the search migration are found after it (backfill)."""
+    app = create_app(make_config(empty_database))
+    with app.app_context():
+        flask_migrate.upgrade(revision="e5a1c0000022")
+        now, key = datetime.now(UTC), uuid.uuid4()
+        with db.engine.begin() as connection:
+            connection.execute(
+                insert(OLD_USERS),
+                [
+                    {
+                        "id": 1,
+                        "username": "old",
+                        "email": "old@example.com",
+                        "password_hash": "x",
+                        "is_admin": False,
+                        "created_at": now,
+                    }
+                ],
+            )
+            connection.execute(
+                insert(OLD_SESSIONS),
+                [
+                    {
+                        "id": key,
+                        "user_id": 1,
+                        "title": "Old",
+                        "title_set_by_user": False,
+                        "created_at": now,
+                        "updated_at": now,
+                        "message_count": 2,
+                    }
+                ],
+            )
+            connection.execute(
+                insert(OLD_MESSAGES),
+                [
+                    {
+                        "session_id": key,
+                        "position": i,
+                        "role": "user",
+                        "content": content,
+                        "created_at": now,
+                        "status": "complete",
+                    }
+                    for i, content in enumerate(["archaeopteryx feathers", "unrelated words"])
+                ],
+            )
+        flask_migrate.upgrade()
+        hits, total = search.search(db.session.get(User, 1), "archaeopteryx", 10, 0)
+        db.session.remove()
+        db.engine.dispose()
+    assert total == 1
+    assert [hit.snippet for hit in hits] == ["<mark>archaeopteryx</mark> feathers"]

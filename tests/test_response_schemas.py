@@ -94,6 +94,8 @@ def walk_chat_routes(client: FlaskClient, auth: AuthActions, checker: ResponseCh
     assert empty.status_code == 201
     assert call("GET", "/api/v1/chat/sessions?q=Hello").status_code == 200
     assert call("GET", "/api/v1/chat/sessions?limit=0").status_code == 400
+    assert call("GET", "/api/v1/chat/search?q=Hello").json["total"] >= 1
+    assert call("GET", "/api/v1/chat/search?q=").status_code == 400
     assert call("GET", session).status_code == 200
     assert call("GET", f"{session}?before=999999").status_code == 404
     assert call("GET", unknown).status_code == 404

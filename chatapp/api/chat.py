@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
 from chatapp.ratelimits import chat_limit, session_limit
-from chatapp.services.chat import conversations, stops, streaming, turns
+from chatapp.services.chat import conversations, search, stops, streaming, turns
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -124,6 +124,22 @@ def list_sessions(query: schemas.SessionQuery) -> dict[str, Any]:
         g.user, query.limit, query.offset, query.q, query.archived
     )
     return schemas.SessionList.of(rows, total).body()
+
+
+@bp.get(
+    "/search",
+    tags=[chat_tag],
+    responses={200: schemas.SearchResults, **schemas.errors(400), **schemas.AUTHED_ERRORS},
+)
+@session_limit
+def search_messages(query: schemas.SearchQuery) -> dict[str, Any]:
+    """Search the text of the caller's own messages, best match first.
+
+    All terms must match: words, ``"quoted phrases"`` and ``prefix*`` words; any other
+    character is ignored (never a syntax error). Failed messages are not searched.
+    """
+    hits, total = search.search(g.user, query.q, query.limit, query.offset)
+    return schemas.SearchResults.of(hits, total).body()
 
 
 @bp.get(

@@ -22,7 +22,7 @@ const view = new ConversationView();
 const picker = new PersonalityPicker();
 const grounding = new GroundingPicker((choice) => saveGrounding(choice));
 const sidebar = new Sidebar({
-  onOpen: (id) => navigate(id),
+  onOpen: (id, messageId) => navigate(id, { messageId }),
   onDeleted: (id) => {
     if (id === state.sessionId) navigate(null, { replace: true });
     document.getElementById("new-chat").focus(); // the focused entry is gone
@@ -42,6 +42,12 @@ function pathFor(id) {
   return id ? `/chat/${encodeURIComponent(id)}` : "/";
 }
 
+/** The message a ``#message-<id>`` fragment points at, or null. */
+function messageFromHash(hash) {
+  const match = /^#message-(\d+)$/.exec(hash);
+  return match ? Number(match[1]) : null;
+}
+
 function idFromPath(path) {
   const match = /^\/chat\/([^/]+)$/.exec(path);
   return match ? decodeURIComponent(match[1]) : null;
@@ -52,14 +58,16 @@ function showTitle(title) {
   document.title = `${displayTitle(title)} · chatapp`;
 }
 
-/** Open a conversation (null: a new chat) and record it in the browser history. */
-function navigate(id, { replace = false } = {}) {
+/** Open a conversation (null: a new chat), at ``messageId`` when given, and record it in
+ * the browser history. */
+function navigate(id, { replace = false, messageId = null } = {}) {
   const method = replace ? "replaceState" : "pushState";
-  if (window.location.pathname !== pathFor(id)) history[method]({ id }, "", pathFor(id));
-  openConversation(id);
+  const url = pathFor(id) + (messageId ? `#message-${messageId}` : "");
+  if (window.location.pathname + window.location.hash !== url) history[method]({ id }, "", url);
+  openConversation(id, messageId);
 }
 
-async function openConversation(id) {
+async function openConversation(id, messageId = null) {
   state.sessionId = id;
   state.poll += 1;
   sidebar.setCurrent(id);
@@ -68,7 +76,7 @@ async function openConversation(id) {
   showTitle(null);
   grounding.show(null);
   showArchived(false);
-  const data = await view.open(id);
+  const data = await view.open(id, messageId);
   if (id !== state.sessionId) return;
   if (data) showTitle(data.title);
   if (data) showArchived(data.archived);
@@ -280,10 +288,14 @@ sidebarElement.addEventListener("keydown", (event) => {
     toggle.focus();
   }
 });
-window.addEventListener("popstate", () => openConversation(idFromPath(window.location.pathname)));
+window.addEventListener("popstate", () =>
+  openConversation(idFromPath(window.location.pathname), messageFromHash(window.location.hash)),
+);
 
-history.replaceState({ id: state.sessionId }, "", pathFor(state.sessionId));
+const openAt = state.sessionId ? messageFromHash(window.location.hash) : null;
+const landing = pathFor(state.sessionId) + (openAt ? `#message-${openAt}` : "");
+history.replaceState({ id: state.sessionId }, "", landing);
 sidebar.kick();
 picker.load();
 setBusy(false);
-openConversation(state.sessionId);
+openConversation(state.sessionId, openAt);

@@ -30,8 +30,9 @@ export class ConversationView {
     );
   }
 
-  /** Show a conversation (or the empty new-chat state for null); returns its data or null. */
-  async open(id) {
+  /** Show a conversation (or the empty new-chat state for null), scrolled to the end or to
+   * message ``messageId`` (highlighted); returns its data or null. */
+  async open(id, messageId = null) {
     const generation = ++this.generation;
     this.sessionId = id;
     this.hasMore = false;
@@ -54,15 +55,41 @@ export class ConversationView {
     this.hasMore = data.has_more;
     this.empty.hidden = data.messages.length > 0;
     this.scrollToEnd();
+    if (messageId) await this.reveal(messageId, generation);
     this.kick();
     return data;
   }
 
-  /** Load the page of messages before the oldest one shown; returns whether more remain. */
-  async loadOlder() {
+  /** Load older pages until message ``id`` is shown; scroll to it and highlight it. */
+  async reveal(id, generation) {
+    const find = () => this.list.querySelector(`li.message[data-id="${Number(id)}"]`);
+    while (!find() && this.hasMore && generation === this.generation) {
+      if (!(await this.loadOlder()) && !find()) break;
+    }
+    const item = find();
+    if (!item || generation !== this.generation) return;
+    item.classList.add("highlighted");
+    item.tabIndex = -1;
+    item.scrollIntoView({ block: "center" });
+    item.focus({ preventScroll: true });
+  }
+
+  /** Load the page of messages before the oldest one shown (one load at a time per
+   * conversation: a second call shares the first's); returns whether more remain. */
+  loadOlder() {
+    if (this.olderLoad?.generation !== this.generation) {
+      const load = { generation: this.generation };
+      load.promise = this.fetchOlder().finally(() => {
+        if (this.olderLoad === load) this.olderLoad = null;
+      });
+      this.olderLoad = load;
+    }
+    return this.olderLoad.promise;
+  }
+
+  async fetchOlder() {
     const oldest = this.list.querySelector("li.message[data-id]");
-    if (!this.hasMore || !oldest || this.loadingOlder) return false;
-    this.loadingOlder = true;
+    if (!this.hasMore || !oldest) return false;
     const generation = this.generation;
     this.olderStatus.textContent = "Loading earlier messages…";
     try {
@@ -77,8 +104,6 @@ export class ConversationView {
     } catch (error) {
       this.olderStatus.textContent = error.message;
       return false;
-    } finally {
-      this.loadingOlder = false;
     }
   }
 

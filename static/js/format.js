@@ -9,3 +9,8 @@ export function formatDate(iso) {
 export function displayTitle(title) {
   return title || "New chat";
 }
+
+/** Whether a click asks for a new tab or window (another button or a modifier key). */
+export function modified(event) {
+  return event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
+}

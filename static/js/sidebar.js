@@ -1,9 +1,11 @@
 // The sidebar: the user's conversations, newest first, loaded page by page as it scrolls;
-// filter by title, rename inline, archive and unarchive, delete after confirmation. The
-// Archived button switches the list between open and archived conversations.
+// filter by title (with the messages matching the same words below), rename inline,
+// archive and unarchive, delete after confirmation. The Archived button switches the list
+// between open and archived conversations.
 import { api, query } from "./api.js";
 import { confirmAction } from "./dialog.js";
-import { displayTitle } from "./format.js";
+import { displayTitle, modified } from "./format.js";
+import { MessageHits } from "./hits.js";
 import { iconButton } from "./icons.js";
 import { whenVisible } from "./visible.js";
 
@@ -11,14 +13,15 @@ const PAGE_SIZE = 30;
 const FILTER_DELAY_MS = 250;
 
 export class Sidebar {
-  /** ``onOpen(id)`` opens a conversation; ``onDeleted(id)``, ``onRenamed(id, title)`` and
-   * ``onArchived(id, archived)`` report. */
+  /** ``onOpen(id, messageId?)`` opens a conversation (at a message); ``onDeleted(id)``,
+   * ``onRenamed(id, title)`` and ``onArchived(id, archived)`` report. */
   constructor({ onOpen, onDeleted, onRenamed, onArchived }) {
     this.list = document.getElementById("sessions");
     this.status = document.getElementById("sessions-status");
     this.filter = document.getElementById("filter");
     this.archivedToggle = document.getElementById("show-archived");
     this.callbacks = { onOpen, onDeleted, onRenamed, onArchived };
+    this.hits = new MessageHits(onOpen);
     this.currentId = null;
     this.showArchived = false;
     this.resetPaging("");
@@ -53,6 +56,7 @@ export class Sidebar {
   async reload() {
     this.resetPaging(this.filter.value.trim());
     this.list.replaceChildren();
+    this.hits.show(this.query);
     await this.kick();
   }
 
@@ -267,8 +271,4 @@ export class Sidebar {
     this.remove(id);
     this.callbacks.onDeleted(id);
   }
-}
-
-function modified(event) {
-  return event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
 }

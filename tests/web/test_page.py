@@ -31,10 +31,10 @@ def test_sidebar_lists_newest_first_loads_more_on_scroll_and_filters(
     expect(links).to_have_count(45)
     expect(links.last).to_have_text("Topic 00")
 
-    tab.page.get_by_label("Filter conversations by title").fill("Topic 1")
+    tab.page.get_by_label("Search titles and messages").fill("Topic 1")
     expect(links).to_have_count(10)
     expect(links.first).to_have_text("Topic 19")
-    tab.page.get_by_label("Filter conversations by title").fill("nothing like it")
+    tab.page.get_by_label("Search titles and messages").fill("nothing like it")
     expect(links).to_have_count(0)
     expect(tab.page.locator("#sessions-status")).to_contain_text("No conversation")
 
