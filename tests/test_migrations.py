@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import flask_migrate
 from alembic.autogenerate import compare_metadata
@@ -14,11 +13,9 @@ from sqlalchemy import (
     String,
     Uuid,
     column,
-    create_engine,
     insert,
     inspect,
     table,
-    text,
 )
 
 from chatapp import create_app

@@ -17,9 +17,11 @@ depends_on = None
 
 
 def upgrade():
+    # A constant default: SQLite adds the column in place (an expression would make the
+    # batch rebuild the table).
     with op.batch_alter_table('chat_sessions', schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column('archived', sa.Boolean(), nullable=False, server_default=sa.false())
+            sa.Column('archived', sa.Boolean(), nullable=False, server_default='0')
         )
 
 
