@@ -12,3 +12,4 @@ from chatapp.schemas.knowledge import *  # noqa: F403
 from chatapp.schemas.legacy import *  # noqa: F403
 from chatapp.schemas.personalities import *  # noqa: F403
 from chatapp.schemas.retrieval import *  # noqa: F403
+from chatapp.schemas.transfer import *  # noqa: F403

@@ -1,0 +1,145 @@
+"""Export and import API (``/api/v1/chat``): conversations out as files, and back in."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
+
+from flask import Response, g, request, stream_with_context
+from flask_openapi3 import APIBlueprint, Tag
+
+from chatapp import schemas
+from chatapp.errors import ApiError
+from chatapp.ratelimits import session_limit, transfer_limit
+from chatapp.services import transfer
+
+from .views import accepts_import
+
+AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
+bp = APIBlueprint("transfer", __name__, url_prefix="/v1/chat", abp_security=AUTH)
+tag = Tag(name="export", description="Conversations exported to files and imported back")
+JSON = "application/json"
+# Bytes of a JSON import body kept in memory; past it the body is spooled to disk.
+SPOOL_BYTES = 1024 * 1024
+# The import route reads its body itself (a multipart file, or the JSON as a stream).
+IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            JSON: {
+                "schema": {
+                    "description": "A chatapp export, or ChatGPT's conversations.json",
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/ExportFile"},
+                        {"type": "array", "items": {"type": "object"}},
+                    ],
+                }
+            },
+        },
+    }
+}
+
+
+def attachment(body: Any, mimetype: str, name: str) -> Response:
+    """A response the browser saves as the file ``name``."""
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@bp.get(
+    "/session/<session_id>/export",
+    tags=[tag],
+    responses={200: schemas.ConversationExport, **schemas.errors(404), **schemas.AUTHED_ERRORS},
+)
+@session_limit
+def export_session(path: schemas.SessionPath, query: schemas.ExportQuery) -> Response:
+    """Download one conversation, as an export file or a Markdown document.
+
+    ``format=json`` (the default) is an export file that can be imported again;
+    ``format=markdown`` is a document to read.
+    """
+    exported = transfer.export_one(g.user, path.session_id)
+    conversation = exported.conversations[0]
+    if query.format == "markdown":
+        name = transfer.filename(conversation.title, "md")
+        return attachment(transfer.document(conversation), "text/markdown", name)
+    name = transfer.filename(conversation.title, "json")
+    return attachment(exported.model_dump_json(indent=2), JSON, name)
+
+
+@bp.get(
+    "/export",
+    tags=[tag],
+    responses={200: schemas.ExportFile, **schemas.AUTHED_ERRORS},
+)
+@transfer_limit
+def export_everything() -> Response:
+    """Download all the caller's conversations as one export file, streamed as it is read."""
+    stream = transfer.export_all(g.user)
+    body = stream_with_context(stream.chunks())
+    return attachment(body, JSON, transfer.filename(None, "json"))
+
+
+@bp.post(
+    "/import",
+    tags=[tag],
+    responses={200: schemas.ImportOut, **schemas.errors(413, 415), **schemas.BODY_ERRORS},
+    openapi_extensions=IMPORT_BODY,
+)
+@accepts_import
+@transfer_limit
+def import_conversations() -> dict[str, Any]:
+    """Import a chatapp export or ChatGPT's conversations.json.
+
+    Send a multipart ``file`` or the JSON as the body, up to ``IMPORT_MAX_BYTES``.
+    Each conversation is imported all or nothing under a new id; one imported before (the
+    same content) is skipped. A file that is not an export at all is a 400 and imports
+    nothing.
+    """
+    with _import_file() as file:
+        report = transfer.import_file(g.user, file)
+    return schemas.ImportOut(
+        source=report.source,
+        imported=report.imported,
+        skipped=report.skipped,
+        failed=report.failed,
+        sessionIds=report.session_ids,
+        problems=report.problems,
+    ).body()
+
+
+@contextmanager
+def _import_file() -> Iterator[IO[bytes]]:
+    """The file to import: the multipart ``file``, or the JSON body spooled to disk."""
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ApiError(
+                400,
+                "VALIDATION_ERROR",
+                "Send the file in a multipart field named 'file'.",
+                error="Validation failed",
+                details=[{"field": "file", "message": "Field required", "code": "missing"}],
+            )
+        yield upload.stream
+        return
+    if request.mimetype != JSON:
+        raise ApiError(
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "Send the file as multipart/form-data (field 'file') or as application/json.",
+        )
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spooled:
+        shutil.copyfileobj(request.stream, spooled)
+        yield spooled
