@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
 
-from flask import Response, g, request, stream_with_context
+from flask import Response, current_app, g, request, stream_with_context
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas
-from chatapp.errors import ApiError
+from chatapp.errors import ApiError, file_too_large
 from chatapp.ratelimits import session_limit, transfer_limit
 from chatapp.services import transfer
 
@@ -108,6 +109,9 @@ def import_conversations() -> dict[str, Any]:
     nothing.
     """
     with _import_file() as file:
+        limit = current_app.config["IMPORT_MAX_BYTES"]
+        if file.seek(0, io.SEEK_END) > limit:
+            raise file_too_large(limit, "IMPORT_MAX_BYTES")
         report = transfer.import_file(g.user, file)
     return schemas.ImportOut(
         source=report.source,
