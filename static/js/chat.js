@@ -6,6 +6,7 @@ import { displayTitle } from "./format.js";
 import { GroundingPicker } from "./grounding.js";
 import { PersonalityPicker } from "./personalities.js";
 import { Sidebar } from "./sidebar.js";
+import { setUpImport, showExportLinks } from "./transfer.js";
 
 const POLL_MS = 1000;
 const root = document.getElementById("chat");
@@ -58,6 +59,7 @@ async function openConversation(id) {
   state.sessionId = id;
   state.poll += 1;
   sidebar.setCurrent(id);
+  showExportLinks(id);
   picker.show(id === null && !state.turn);
   setSidebarOpen(false);
   showTitle(null);
@@ -166,6 +168,7 @@ function started(turn, { sessionId, model }) {
     view.sessionId = sessionId;
     history.pushState({ id: sessionId }, "", pathFor(sessionId));
     sidebar.setCurrent(sessionId);
+    showExportLinks(sessionId);
   }
   sidebar.moveToTop(isNew ? { id: sessionId, title: null } : { id: sessionId });
 }
@@ -253,6 +256,7 @@ window.addEventListener("popstate", () => openConversation(idFromPath(window.loc
 
 history.replaceState({ id: state.sessionId }, "", pathFor(state.sessionId));
 sidebar.kick();
+setUpImport(() => sidebar.reload());
 picker.load();
 setBusy(false);
 openConversation(state.sessionId);
