@@ -113,14 +113,7 @@ def import_conversations() -> dict[str, Any]:
         if file.seek(0, io.SEEK_END) > limit:
             raise file_too_large(limit, "IMPORT_MAX_BYTES")
         report = transfer.import_file(g.user, file)
-    return schemas.ImportOut(
-        source=report.source,
-        imported=report.imported,
-        skipped=report.skipped,
-        failed=report.failed,
-        sessionIds=report.session_ids,
-        problems=report.problems,
-    ).body()
+    return schemas.ImportOut.of(report).body()
 
 
 @contextmanager

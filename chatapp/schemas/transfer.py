@@ -7,7 +7,7 @@ default, so a newer field never breaks reading an older file (see docs/export-fo
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
@@ -139,3 +139,8 @@ class ImportOut(Out):
     failed: int
     sessionIds: list[str] = Field(description="The new conversations (the first 1000)")
     problems: list[ImportProblem]
+
+    @classmethod
+    def of(cls, report: Any) -> ImportOut:
+        """The answer for an import's report (``services.transfer.Report``)."""
+        return cls.from_object(report, sessionIds=report.session_ids)
