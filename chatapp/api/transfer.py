@@ -15,6 +15,7 @@ from flask_openapi3 import APIBlueprint, Tag
 from chatapp import schemas
 from chatapp.errors import ApiError, file_too_large
 from chatapp.ratelimits import session_limit, transfer_limit
+from chatapp.schemas.transfer import EXPORT_FORMAT, EXPORT_VERSION
 from chatapp.services import transfer
 
 from .views import accepts_import
@@ -39,9 +40,23 @@ IMPORT_BODY = {
             },
             JSON: {
                 "schema": {
-                    "description": "A chatapp export, or ChatGPT's conversations.json",
+                    "description": "A chatapp export (docs/export-format.md), or ChatGPT's "
+                    "conversations.json. Each conversation is checked on its own: one that "
+                    "does not match ExportedConversation fails alone, reported in problems.",
                     "oneOf": [
-                        {"$ref": "#/components/schemas/ExportFile"},
+                        {
+                            "type": "object",
+                            "required": ["format", "version", "conversations"],
+                            "properties": {
+                                "format": {"const": EXPORT_FORMAT},
+                                "version": {
+                                    "type": "integer",
+                                    "minimum": 1,
+                                    "maximum": EXPORT_VERSION,
+                                },
+                                "conversations": {"type": "array", "items": {"type": "object"}},
+                            },
+                        },
                         {"type": "array", "items": {"type": "object"}},
                     ],
                 }

@@ -7,11 +7,20 @@ default, so a newer field never breaks reading an older file (see docs/export-fo
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
-from chatapp.schemas.common import Out
+from chatapp.schemas.common import MAX_ID, Out
 from chatapp.schemas.retrieval import GroundingInfo, Source
 
 __all__ = [
@@ -31,9 +40,20 @@ __all__ = [
 EXPORT_FORMAT = "chatapp.export"
 EXPORT_VERSION = 1
 
+
+def in_utc(value: datetime) -> datetime:
+    """Refuse an instant that has no UTC equivalent (year 1 at +01:00, year 9999 at -01:00)."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("the time is out of range") from None
+    return value
+
+
 # An instant in an export file: ISO 8601 with its offset, read back exactly.
 Instant = Annotated[
     AwareDatetime,
+    AfterValidator(in_utc),
     PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}),
 ]
@@ -64,8 +84,8 @@ class ExportedMessage(Lenient):
     model: str | None = Field(None, max_length=100)
     sources: list[Source] = Field(default_factory=list)
     grounding: GroundingInfo | None = None
-    promptTokens: int | None = None
-    outputTokens: int | None = None
+    promptTokens: int | None = Field(None, ge=0, le=MAX_ID)
+    outputTokens: int | None = Field(None, ge=0, le=MAX_ID)
 
 
 class ExportedConversation(Lenient):
@@ -96,7 +116,9 @@ class ExportFile(Lenient):
     model_config = ConfigDict(extra="ignore", openapi_extra={"headers": ATTACHMENT})  # type: ignore[typeddict-unknown-key]
 
     format: Literal["chatapp.export"]
-    version: int = Field(ge=1, description=f"{EXPORT_VERSION} today; older ones are read too")
+    version: int = Field(
+        ge=1, le=EXPORT_VERSION, description=f"{EXPORT_VERSION} today; older ones are read too"
+    )
     exportedAt: Instant
     conversations: list[ExportedConversation]
 

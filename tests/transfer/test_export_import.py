@@ -97,6 +97,8 @@ def broken_files() -> list[tuple[str, bytes, str]]:
         ("other format", json.dumps({"format": "other"}).encode(), "'other'"),
         ("newer version", json.dumps({**valid, "version": 99}).encode(), "version 99"),
         ("no list", json.dumps({**valid, "conversations": {}}).encode(), "JSON array"),
+        ("not objects", json.dumps({**valid, "conversations": [{}, 5]}).encode(), "2 is not"),
+        ("ChatGPT not objects", b'[{"mapping": {}}, "x"]', "Conversation 2 is not a JSON"),
         ("NUL byte", b'{"format": "chatapp.export", "version": 1\x00}', "not valid JSON"),
     ]
 
@@ -126,7 +128,8 @@ def test_bad_conversations_fail_alone(app: Flask, alice: ApiUser) -> None:
     good = exported["conversations"][0]
     wrong_role = {**good, "title": "Bad role", "messages": [{**good["messages"][0], "role": "x"}]}
     nul = {**good, "title": "NUL", "messages": [{**good["messages"][0], "content": "a\x00b"}]}
-    exported["conversations"] = [wrong_role, {**good, "title": "Fine"}, nul, "not an object"]
+    ancient = {**good, "title": "Ancient", "createdAt": "0001-01-01T00:00:00+01:00"}
+    exported["conversations"] = [wrong_role, {**good, "title": "Fine"}, nul, ancient]
     before = count_stored(app)
 
     report = import_file(alice, json.dumps(exported).encode()).json
@@ -135,7 +138,7 @@ def test_bad_conversations_fail_alone(app: Flask, alice: ApiUser) -> None:
     problems = {p["index"]: p for p in report["problems"]}
     assert "messages.0.role" in problems[0]["reason"]
     assert "NUL" in problems[2]["reason"]
-    assert problems[3]["code"] == "INVALID_CONVERSATION"
+    assert problems[3]["reason"] == "createdAt: Value error, the time is out of range"
     sessions, messages = count_stored(app)
     assert (sessions, messages) == (before[0] + 1, before[1] + 5)
 

@@ -44,9 +44,12 @@ def convert(raw: Any) -> ExportedConversation:
 
 def instant(value: Any) -> datetime | None:
     """A ChatGPT timestamp (seconds since the epoch, a float) as a UTC instant."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
         return datetime.fromtimestamp(value, UTC)
-    return None
+    except (OverflowError, OSError, ValueError):  # far outside any real conversation
+        return None
 
 
 def branch(mapping: dict[str, Any], current: Any) -> list[dict[str, Any]]:

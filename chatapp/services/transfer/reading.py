@@ -62,9 +62,7 @@ def _shape(events: Iterator[tuple[str, str, Any]]) -> Plan:
     """Follow the parser's events: the top level, the format marker, the conversations."""
     first = next(events)
     if first[1] == "start_array":
-        plan = Plan(CHATGPT, 0)
-        plan.count = sum(1 for prefix, event, _ in events if prefix == "item" and event in STARTS)
-        return plan
+        return Plan(CHATGPT, 0, _count(events, "item"))
     if first[1] != "start_map":
         raise invalid_file(f"The file holds a single JSON value. {EXPECTED}")
     top: dict[str, Any] = {}
@@ -73,8 +71,24 @@ def _shape(events: Iterator[tuple[str, str, Any]]) -> Plan:
         if prefix in ("format", "version", "conversations") and event in STARTS:
             top[prefix] = value if event != "start_array" else []
         elif prefix == "conversations.item" and event in STARTS:
-            count += 1
+            count = _counted(count, event)
     return Plan(CHATAPP, _version(top), count)
+
+
+def _count(events: Iterator[tuple[str, str, Any]], prefix: str) -> int:
+    """How many items of the array at ``prefix`` the events hold (each must be an object)."""
+    count = 0
+    for at, event, _ in events:
+        if at == prefix and event in STARTS:
+            count = _counted(count, event)
+    return count
+
+
+def _counted(count: int, event: str) -> int:
+    """One more conversation, which must be a JSON object."""
+    if event != "start_map":
+        raise invalid_file(f"Conversation {count + 1} is not a JSON object. {EXPECTED}")
+    return count + 1
 
 
 def _version(top: dict[str, Any]) -> int:
@@ -83,6 +97,8 @@ def _version(top: dict[str, Any]) -> int:
         found = f"format is {top['format']!r}" if "format" in top else "there is no format"
         raise invalid_file(f"Not a chatapp export: {found}. {EXPECTED}")
     version = top.get("version")
+    if isinstance(version, float) and version.is_integer():
+        version = int(version)  # 1.0 is the integer 1, as JSON Schema says
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise invalid_file(f"version must be a whole number from 1, not {version!r}.")
     if version > EXPORT_VERSION:
