@@ -26,7 +26,25 @@ tag = Tag(name="export", description="Conversations exported to files and import
 JSON = "application/json"
 # Bytes of a JSON import body kept in memory; past it the body is spooled to disk.
 SPOOL_BYTES = 1024 * 1024
-# The import route reads its body itself (a multipart file, or the JSON as a stream).
+# What an import reads: a chatapp export or ChatGPT's conversations.json. Each conversation
+# is checked on its own: one that does not match ExportedConversation fails alone.
+CHATAPP_FILE = {
+    "type": "object",
+    "description": "A chatapp export (docs/export-format.md)",
+    "required": ["format", "version", "conversations"],
+    "properties": {
+        "format": {"const": EXPORT_FORMAT},
+        "version": {"type": "integer", "minimum": 1, "maximum": EXPORT_VERSION},
+        "conversations": {"type": "array", "items": {"type": "object"}},
+    },
+}
+CHATGPT_FILE = {
+    "type": "array",
+    "description": "ChatGPT's conversations.json",
+    "items": {"type": "object"},
+}
+# The import route reads its body itself: the file as a multipart part (a file, or its text
+# in a form field), or the JSON as the body.
 IMPORT_BODY = {
     "requestBody": {
         "required": True,
@@ -35,32 +53,17 @@ IMPORT_BODY = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
+                    "properties": {
+                        "file": {
+                            **CHATAPP_FILE,
+                            "description": "The file: a chatapp export, or ChatGPT's "
+                            "conversations.json (a JSON array)",
+                        }
+                    },
+                },
+                "encoding": {"file": {"contentType": JSON}},
             },
-            JSON: {
-                "schema": {
-                    "description": "A chatapp export (docs/export-format.md), or ChatGPT's "
-                    "conversations.json. Each conversation is checked on its own: one that "
-                    "does not match ExportedConversation fails alone, reported in problems.",
-                    "oneOf": [
-                        {
-                            "type": "object",
-                            "required": ["format", "version", "conversations"],
-                            "properties": {
-                                "format": {"const": EXPORT_FORMAT},
-                                "version": {
-                                    "type": "integer",
-                                    "minimum": 1,
-                                    "maximum": EXPORT_VERSION,
-                                },
-                                "conversations": {"type": "array", "items": {"type": "object"}},
-                            },
-                        },
-                        {"type": "array", "items": {"type": "object"}},
-                    ],
-                }
-            },
+            JSON: {"schema": {"oneOf": [CHATAPP_FILE, CHATGPT_FILE]}},
         },
     }
 }
@@ -136,6 +139,9 @@ def _import_file() -> Iterator[IO[bytes]]:
     """The file to import: the multipart ``file``, or the JSON body spooled to disk."""
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
+        if upload is None and "file" in request.form:  # the file's text as a form field
+            yield io.BytesIO(request.form["file"].encode("utf-8"))
+            return
         if upload is None:
             raise ApiError(
                 400,

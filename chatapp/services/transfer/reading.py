@@ -33,13 +33,21 @@ def invalid_file(reason: str) -> ApiError:
     return ApiError(400, "INVALID_IMPORT_FILE", reason, error="Not an export file")
 
 
+# yajl (ijson's C backend) parses fast but stops at integers past 64 bits, which JSON allows;
+# a file holding one is read with ijson's slower pure-Python parser instead.
+FAST = ijson
+EXACT = ijson.get_backend("python")
+
+
 @dataclass
 class Plan:
-    """What a checked file holds: its kind, its format version, how many conversations."""
+    """What a checked file holds: its kind, its format version, how many conversations,
+    and the parser that reads it."""
 
     source: str
     version: int
     count: int = 0
+    parser: Any = FAST
 
 
 def inspect(file: IO[bytes]) -> Plan:
@@ -47,15 +55,34 @@ def inspect(file: IO[bytes]) -> Plan:
     file.seek(0)
     if not file.read(1).strip():
         raise invalid_file(f"The file is empty. {EXPECTED}")
+    try:
+        return _checked(file, FAST)
+    except ijson.JSONError as exc:
+        if "integer overflow" not in _parser_message(exc):
+            raise invalid_file(f"The file is not valid JSON: {_parser_message(exc)}.") from None
+    try:
+        return _checked(file, EXACT)
+    except ijson.JSONError as exc:
+        raise invalid_file(f"The file is not valid JSON: {_parser_message(exc)}.") from None
+
+
+def _checked(file: IO[bytes], parser: Any) -> Plan:
+    """Parse the whole file once with ``parser`` and return what it holds."""
     file.seek(0)
     try:
-        plan = _shape(ijson.parse(file, use_float=True))
-    except ijson.JSONError as exc:
-        problem = str(exc).splitlines()[0] if str(exc) else "it ends early"
-        raise invalid_file(f"The file is not valid JSON (is it cut short?): {problem}.") from None
+        plan = _shape(parser.parse(file, use_float=True))
     finally:
         file.seek(0)
+    plan.parser = parser
     return plan
+
+
+def _parser_message(exc: Exception) -> str:
+    """The first line of the JSON parser's complaint (yajl gives it as bytes)."""
+    detail = exc.args[0] if exc.args else ""
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", "replace")
+    return str(detail).strip().splitlines()[0] if str(detail).strip() else "it ends early"
 
 
 def _shape(events: Iterator[tuple[str, str, Any]]) -> Plan:
@@ -114,4 +141,4 @@ def _version(top: dict[str, Any]) -> int:
 def conversations(file: IO[bytes], plan: Plan) -> Iterator[Any]:
     """Each conversation of a checked file, parsed one at a time."""
     file.seek(0)
-    yield from ijson.items(file, ITEMS[plan.source], use_float=True)
+    yield from plan.parser.items(file, ITEMS[plan.source], use_float=True)
