@@ -76,12 +76,17 @@ def test_importing_the_same_file_twice_creates_nothing_new(app: Flask, alice: Ap
     assert count_stored(app) == before
 
 
-def test_json_body_import(app: Flask, alice: ApiUser, bob: ApiUser) -> None:
-    """The export can be sent as the JSON body instead of a file."""
+def test_json_body_and_form_field_imports(app: Flask, alice: ApiUser, bob: ApiUser) -> None:
+    """The export can be sent as the JSON body (led by blanks), or as a form field's text."""
     store_conversation(app, "alice", "Beans")
-    response = bob.call("POST", "/api/v1/chat/import", export_all(alice))
-    assert response.status_code == 200, response.json
-    assert response.json["imported"] == 1
+    text = "\n  " + json.dumps(export_all(alice))
+    body = bob.call("POST", "/api/v1/chat/import", data=text, content_type="application/json")
+    assert body.status_code == 200, body.json
+    assert body.json["imported"] == 1
+    form = {"file": text.replace("Beans", "Peas")}
+    field = bob.call("POST", "/api/v1/chat/import", data=form, content_type="multipart/form-data")
+    assert field.status_code == 200, field.json
+    assert field.json["imported"] == 1
 
 
 def broken_files() -> list[tuple[str, bytes, str]]:
@@ -92,6 +97,7 @@ def broken_files() -> list[tuple[str, bytes, str]]:
         ("truncated", whole[: len(whole) // 2].encode(), "not valid JSON"),
         ("not JSON", b"title,text\nBeans,plant\n", "not valid JSON"),
         ("empty", b"", "empty"),
+        ("blank", b"  \n", "not valid JSON"),
         ("a number", b"42", "single JSON value"),
         ("foreign object", json.dumps({"messages": []}).encode(), "no format"),
         ("other format", json.dumps({"format": "other"}).encode(), "'other'"),

@@ -8,6 +8,7 @@ import its conversations one at a time.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
@@ -52,8 +53,7 @@ class Plan:
 
 def inspect(file: IO[bytes]) -> Plan:
     """Read the whole file once and say what it holds; 400 if it is not an export."""
-    file.seek(0)
-    if not file.read(1).strip():
+    if file.seek(0, io.SEEK_END) == 0:
         raise invalid_file(f"The file is empty. {EXPECTED}")
     try:
         return _checked(file, FAST)
