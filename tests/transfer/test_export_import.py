@@ -211,3 +211,19 @@ def test_exports_of_everything_and_imports_share_a_limit(app: Flask, alice: ApiU
     assert import_file(alice, data).status_code == 429
     assert alice.call("GET", "/api/v1/chat/export").status_code == 429
     assert alice.call("GET", f"/api/v1/chat/session/{session_id}/export").status_code == 200
+
+
+def test_export_of_everything_is_streamed(app: Flask, alice: ApiUser) -> None:
+    """The whole export arrives piece by piece (one piece per conversation), not built in
+    memory first; the pieces join into one valid export file."""
+    for day in range(3):
+        store_conversation(app, "alice", f"Day {day}", START + timedelta(days=day))
+    response = alice.client.get("/api/v1/chat/export", headers=alice.headers, buffered=False)
+
+    assert response.is_streamed
+    pieces = list(response.response)
+    response.close()
+
+    assert len(pieces) == 3 + 2  # the opening, each conversation, the closing
+    export = json.loads(b"".join(p if isinstance(p, bytes) else p.encode() for p in pieces))
+    assert [c["title"] for c in export["conversations"]] == ["Day 2", "Day 1", "Day 0"]
