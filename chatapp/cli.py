@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from datetime import datetime
+from typing import TextIO
 
 import click
 import flask_migrate
@@ -15,7 +17,7 @@ from flask.cli import with_appcontext
 from chatapp.errors import ApiError
 from chatapp.gemini import get_model
 from chatapp.models import User
-from chatapp.services import accounts, jobs, seed
+from chatapp.services import accounts, jobs, seed, transfer
 from chatapp.services.insights import batch
 from chatapp.services.knowledge import collections, ingest
 
@@ -138,12 +140,7 @@ def _owner(shared: bool, username: str | None) -> User | None:
     """The owner named by ``--user`` (None for ``--shared``); exactly one must be given."""
     if shared == (username is not None):
         raise click.UsageError("Give either --shared or --user NAME.")
-    if username is None:
-        return None
-    user = accounts.find_user(username)
-    if user is None:
-        raise click.ClickException(f"No user named {username!r}.")
-    return user
+    return None if username is None else _user(username)
 
 
 def _index_now(document_ids: list[str]) -> None:
@@ -193,6 +190,59 @@ def worker_command(once: bool) -> None:
     click.echo("Worker stopped.")
 
 
+def _user(username: str) -> User:
+    """The account named ``username`` (or with that email), or a usage error."""
+    user = accounts.find_user(username)
+    if user is None:
+        raise click.ClickException(f"No user named {username!r}.")
+    return user
+
+
+@click.command("export")
+@click.option("--user", "username", required=True, help="Whose conversations (name or email).")
+@click.option(
+    "--out", type=click.File("w", encoding="utf-8"), default="-", help="File (default: stdout)."
+)
+@with_appcontext
+def export_command(username: str, out: TextIO) -> None:
+    """Write all of a user's conversations as a chatapp export file (JSON)."""
+    stream = transfer.export_all(_user(username))
+    chunks = stream.chunks()
+    out.write(next(chunks))
+    with click.progressbar(length=stream.count, label="Exporting", file=sys.stderr) as bar:
+        for chunk in chunks:
+            out.write(chunk)
+            bar.update(1)
+    click.echo(f"Exported {stream.count} conversations.", err=True)
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--user", "username", required=True, help="Whose account receives them.")
+@with_appcontext
+def import_command(path: str, username: str) -> None:
+    """Import a chatapp export or ChatGPT's conversations.json for a user.
+
+    Conversations imported before are skipped. Exits 1 if any conversation failed.
+    """
+    user = _user(username)
+    with open(path, "rb") as file:
+        try:
+            plan = transfer.inspect(file)
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from exc
+        report = transfer.Report(plan.source)
+        steps = transfer.run(user, file, plan, report)
+        with click.progressbar(steps, length=plan.count, label="Importing") as bar:
+            for _ in bar:
+                pass
+    click.echo(f"{report.imported} imported, {report.skipped} skipped, {report.failed} failed.")
+    for problem in report.problems:
+        click.echo(f"#{problem.index} {problem.title!r}: {problem.reason}", err=True)
+    if report.failed:
+        raise click.exceptions.Exit(1)
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     commands = (
@@ -204,6 +254,8 @@ def init_app(app: Flask) -> None:
         ingest_command,
         reindex_command,
         worker_command,
+        export_command,
+        import_command,
     )
     for command in commands:
         app.cli.add_command(command)

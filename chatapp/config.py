@@ -53,6 +53,7 @@ class Config:
     GEMINI_EMBEDDING_DIM = 768  # at most 2000 for a pgvector HNSW index
     EMBEDDING_BATCH = 100  # texts per embedding call
     UPLOAD_MAX_BYTES = 20 * 1024 * 1024  # largest uploaded file (413 past it)
+    IMPORT_MAX_BYTES = 200 * 1024 * 1024  # largest conversation import (413 past it)
     RETRIEVAL_TOP_K = 10  # passages per turn or search, across all chosen collections
     RETRIEVAL_CONTEXT_TOKENS = 30_000  # most passage text (estimated tokens) per turn
     CHUNK_SIZE = 1200  # characters per chunk, paragraph-aware
@@ -75,6 +76,7 @@ class Config:
     RATELIMIT_SESSIONS = "100 per minute"  # conversation management per user
     RATELIMIT_INSIGHTS = "10 per hour"  # insight generation per user
     RATELIMIT_UPLOADS = "60 per hour"  # documents added per user
+    RATELIMIT_TRANSFERS = "20 per hour"  # exports of everything and imports, per user
     RATELIMIT_ANONYMOUS = "60 per minute"  # requests without a login or token, per IP
     # Rate-limit storage down: count in process memory (logged) rather than fail requests.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

@@ -113,7 +113,15 @@ class ChatSession(db.Model):
     """A conversation, owned by one user."""
 
     __tablename__ = "chat_sessions"
-    __table_args__ = (Index("ix_chat_sessions_user_updated", "user_id", "updated_at"),)
+    __table_args__ = (
+        Index("ix_chat_sessions_user_updated", "user_id", "updated_at"),
+        Index(
+            "uq_chat_sessions_user_import_fingerprint",
+            "user_id",
+            "import_fingerprint",
+            unique=True,
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -139,6 +147,8 @@ class ChatSession(db.Model):
     # Archived (seed 002's reset, or the page's Archive): kept and readable, but no turn may
     # add to it until it is unarchived.
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # SHA-256 of an imported conversation's content: importing it again creates nothing.
+    import_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(back_populates="sessions")
     messages: Mapped[list[ChatMessage]] = relationship(

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Uuid,
     column,
+    delete,
     insert,
     inspect,
     table,
@@ -137,8 +138,14 @@ def test_existing_messages_become_searchable(empty_database: str) -> None:
                 ],
             )
         flask_migrate.upgrade()
-        hits, total = search.search(db.session.get(User, 1), "archaeopteryx", 10, 0)
+        user = db.session.get(User, 1)
+        hits, total = search.search(user, "archaeopteryx", 10, 0)
+        # Later migrations keep the index in step too: a deleted conversation's messages go.
+        db.session.execute(delete(OLD_SESSIONS))
+        db.session.commit()
+        _, left = search.search(user, "archaeopteryx", 10, 0)
         db.session.remove()
         db.engine.dispose()
     assert total == 1
     assert [hit.snippet for hit in hits] == ["<mark>archaeopteryx</mark> feathers"]
+    assert left == 0

@@ -265,6 +265,26 @@ def upload(call: CheckedClient, documents: str, name: str, data: bytes) -> Any:
     return call("POST", documents, data=form, content_type=MULTIPART)
 
 
+def walk_transfer_routes(client: FlaskClient, auth: AuthActions, checker: ResponseChecker) -> None:
+    """Export (one conversation as JSON and Markdown, everything) and import."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    session_id = call("POST", "/api/v1/chat/message", {"message": "Hello"}).json["sessionId"]
+    export = f"/api/v1/chat/session/{session_id}/export"
+    assert call("GET", export).status_code == 200
+    assert call("GET", f"{export}?format=markdown").status_code == 200
+    assert call("GET", f"{export}?format=pdf").status_code == 400
+    assert call("GET", f"/api/v1/chat/session/{uuid.uuid4()}/export").status_code == 404
+    everything = call("GET", "/api/v1/chat/export")
+    assert everything.status_code == 200
+    assert call("POST", "/api/v1/chat/import", everything.json).status_code == 200
+    form = {"file": (io.BytesIO(everything.data), "export.json")}
+    assert call("POST", "/api/v1/chat/import", data=form, content_type=MULTIPART).status_code == 200
+    form = {"file": (io.BytesIO(b"[1, 2"), "broken.json")}
+    assert call("POST", "/api/v1/chat/import", data=form, content_type=MULTIPART).status_code == 400
+    big = {"file": (io.BytesIO(b" " * 30_000), "big.json")}
+    assert call("POST", "/api/v1/chat/import", data=big, content_type=MULTIPART).status_code == 413
+
+
 @pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, RATELIMIT_SESSIONS="1 per minute")
 def test_rate_limited_responses(
     client: FlaskClient, auth: AuthActions, checker: ResponseChecker
@@ -275,7 +295,7 @@ def test_rate_limited_responses(
     assert call("GET", "/api/v1/chat/sessions").status_code == 429
 
 
-@pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, UPLOAD_MAX_BYTES=1024)
+@pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, UPLOAD_MAX_BYTES=1024, IMPORT_MAX_BYTES=20_000)
 def test_every_route_matches_the_document(
     app: Flask, client: FlaskClient, auth: AuthActions, checker: ResponseChecker
 ) -> None:
@@ -287,6 +307,7 @@ def test_every_route_matches_the_document(
     walk_seed_001_routes(client, auth, checker)
     walk_seed_000_002_routes(client, auth, checker)
     walk_knowledge_routes(app, client, auth, checker)
+    walk_transfer_routes(client, auth, checker)
     assert checker.undocumented_successes() == []
 
 

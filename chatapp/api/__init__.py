@@ -5,7 +5,16 @@ from werkzeug.routing import IntegerConverter
 
 from chatapp.schemas.common import MAX_ID
 
-from . import chat, insights, knowledge, knowledge_search, legacy, personalities, seeds
+from . import (
+    chat,
+    insights,
+    knowledge,
+    knowledge_search,
+    legacy,
+    personalities,
+    seeds,
+    transfer,
+)
 from .views import bp, health_bp
 
 
@@ -26,6 +35,7 @@ bp.register_api(knowledge.bp)
 bp.register_api(personalities.bp)
 bp.register_api(knowledge_search.bp)
 bp.register_api(seeds.bp)
+bp.register_api(transfer.bp)
 blueprints = (bp, health_bp, legacy.bp)
 converters = {"id": IdConverter}
 

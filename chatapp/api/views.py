@@ -42,11 +42,25 @@ def public(view: F) -> F:
     return view
 
 
-def accepts_upload(view: F) -> F:
-    """Mark a view as taking a multipart file upload (or JSON) up to ``UPLOAD_MAX_BYTES``."""
-    view.accepts_upload = True  # type: ignore[attr-defined]
-    return view
+def large_body(limit_key: str, *, streamed: bool = False) -> Callable[[F], F]:
+    """Mark a view as taking a multipart file (or JSON) up to config ``limit_key`` bytes.
 
+    A ``streamed`` view reads its JSON body itself, as a stream: it is not parsed whole
+    (nor checked for NUL characters) before the view runs.
+    """
+
+    def mark(view: F) -> F:
+        view.body_limit_key = limit_key  # type: ignore[attr-defined]
+        view.streams_body = streamed  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+#: Knowledge uploads: a file up to ``UPLOAD_MAX_BYTES``.
+accepts_upload = large_body("UPLOAD_MAX_BYTES")
+#: Conversation imports: a file or JSON body up to ``IMPORT_MAX_BYTES``, read as a stream.
+accepts_import = large_body("IMPORT_MAX_BYTES", streamed=True)
 
 # Room for the multipart framing and form fields around an upload's file.
 UPLOAD_FRAMING_BYTES = 64 * 1024
@@ -56,16 +70,16 @@ UPLOAD_FRAMING_BYTES = 64 * 1024
 def reject_malformed_json() -> None:
     """Check a write's body (JSON object, size, no NUL characters) before anything else.
 
-    Upload views (:func:`accepts_upload`) take multipart bodies too, under their own size
+    Views marked by :func:`large_body` take multipart bodies too, under their own size
     limit; every other route keeps the global ``MAX_CONTENT_LENGTH``.
     """
-    uploading = getattr(bp_view(), "accepts_upload", False)
-    if uploading:
-        limit = current_app.config["UPLOAD_MAX_BYTES"] + UPLOAD_FRAMING_BYTES
-        request.max_content_length = limit
-    if request.method not in UNSAFE_METHODS:
+    view = bp_view()
+    limit_key = getattr(view, "body_limit_key", None)
+    if limit_key is not None:
+        request.max_content_length = current_app.config[limit_key] + UPLOAD_FRAMING_BYTES
+    if request.method not in UNSAFE_METHODS or getattr(view, "streams_body", False):
         return
-    if uploading and request.mimetype == "multipart/form-data":
+    if limit_key is not None and request.mimetype == "multipart/form-data":
         inputs.check_form_fields()
         return
     inputs.check_json_body()

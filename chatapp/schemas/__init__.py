@@ -13,3 +13,4 @@ from chatapp.schemas.legacy import *  # noqa: F403
 from chatapp.schemas.personalities import *  # noqa: F403
 from chatapp.schemas.retrieval import *  # noqa: F403
 from chatapp.schemas.seeds import *  # noqa: F403
+from chatapp.schemas.transfer import *  # noqa: F403

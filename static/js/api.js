@@ -74,3 +74,29 @@ export async function* stream(path, body, { signal, method = "POST" } = {}) {
   const response = await send(method, path, body, signal);
   yield* readEvents(response.body);
 }
+
+/**
+ * Upload ``file`` as the multipart field ``file`` with XMLHttpRequest (fetch cannot report
+ * an upload's progress). ``onProgress(percent)`` follows the upload; the promise resolves
+ * to ``{ status, body }`` once the server answered (any status), and rejects with an
+ * ApiError when the server cannot be reached.
+ */
+export function upload(path, file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const body = new FormData();
+    body.append("file", file);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", BASE + path);
+    xhr.setRequestHeader("Accept", "application/json");
+    xhr.setRequestHeader("X-CSRFToken", csrfToken);
+    xhr.responseType = "json";
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(Math.round((100 * event.loaded) / event.total));
+    });
+    xhr.addEventListener("load", () => resolve({ status: xhr.status, body: xhr.response }));
+    xhr.addEventListener("error", () =>
+      reject(new ApiError(0, "NETWORK_ERROR", "Could not reach the server.")),
+    );
+    xhr.send(body);
+  });
+}

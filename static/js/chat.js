@@ -6,6 +6,7 @@ import { displayTitle } from "./format.js";
 import { GroundingPicker } from "./grounding.js";
 import { PersonalityPicker } from "./personalities.js";
 import { Sidebar } from "./sidebar.js";
+import { setUpImport, showExportLinks } from "./transfer.js";
 
 const POLL_MS = 1000;
 const root = document.getElementById("chat");
@@ -71,6 +72,7 @@ async function openConversation(id, messageId = null) {
   state.sessionId = id;
   state.poll += 1;
   sidebar.setCurrent(id);
+  showExportLinks(id);
   picker.show(id === null && !state.turn);
   setSidebarOpen(false);
   showTitle(null);
@@ -204,6 +206,7 @@ function started(turn, { sessionId, model }) {
     view.sessionId = sessionId;
     history.pushState({ id: sessionId }, "", pathFor(sessionId));
     sidebar.setCurrent(sessionId);
+    showExportLinks(sessionId);
   }
   sidebar.moveToTop(isNew ? { id: sessionId, title: null } : { id: sessionId });
 }
@@ -296,6 +299,7 @@ const openAt = state.sessionId ? messageFromHash(window.location.hash) : null;
 const landing = pathFor(state.sessionId) + (openAt ? `#message-${openAt}` : "");
 history.replaceState({ id: state.sessionId }, "", landing);
 sidebar.kick();
+setUpImport(() => sidebar.reload());
 picker.load();
 setBusy(false);
 openConversation(state.sessionId, openAt);

@@ -1,11 +1,10 @@
 // The Knowledge page: collections, uploads with per-file progress, and documents whose
 // indexing status is polled live. Everything from documents is shown as text only.
-import { api } from "./api.js";
+import { api, upload } from "./api.js";
 import { confirmAction } from "./dialog.js";
 
 const root = document.getElementById("knowledge");
 const isAdmin = root.dataset.admin === "true";
-const csrfToken = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 const els = {
   form: document.getElementById("new-collection"),
   name: document.getElementById("collection-name"),
@@ -167,8 +166,8 @@ function deleteDocumentButton(doc) {
   return button;
 }
 
-/** Upload one file with XMLHttpRequest, so the page can show the upload's progress. */
-function uploadFile(file, collectionId) {
+/** Upload one file, showing the upload's progress. */
+async function uploadFile(file, collectionId) {
   const item = el("li", "upload-item");
   const bar = el("progress");
   bar.max = 100;
@@ -177,31 +176,24 @@ function uploadFile(file, collectionId) {
   const status = el("span", "muted", "Uploading…");
   item.append(el("span", "upload-name", file.name), bar, status);
   els.uploads.append(item);
-  const body = new FormData();
-  body.append("file", file);
-  const xhr = new XMLHttpRequest();
-  xhr.open("POST", `/api/v1/collections/${collectionId}/documents`);
-  xhr.setRequestHeader("Accept", "application/json");
-  xhr.setRequestHeader("X-CSRFToken", csrfToken);
-  xhr.responseType = "json";
-  xhr.upload.addEventListener("progress", (event) => {
-    if (event.lengthComputable) bar.value = Math.round((100 * event.loaded) / event.total);
-  });
-  xhr.addEventListener("load", () => {
-    const ok = xhr.status === 200 || xhr.status === 201;
-    bar.value = 100;
-    status.textContent = ok
-      ? xhr.status === 200 ? "Already in this collection" : "Uploaded"
-      : `Failed: ${xhr.response?.message ?? `the server answered ${xhr.status}`}`;
-    status.className = ok ? "muted" : "status-failed";
-    if (ok) setTimeout(() => item.remove(), 1500);
-    loadCollections();
-  });
-  xhr.addEventListener("error", () => {
-    status.textContent = "Failed: could not reach the server.";
+  let answer;
+  try {
+    answer = await upload(`/collections/${collectionId}/documents`, file, (percent) => {
+      bar.value = percent;
+    });
+  } catch (error) {
+    status.textContent = `Failed: ${error.message}`;
     status.className = "status-failed";
-  });
-  xhr.send(body);
+    return;
+  }
+  const ok = answer.status === 200 || answer.status === 201;
+  bar.value = 100;
+  status.textContent = ok
+    ? answer.status === 200 ? "Already in this collection" : "Uploaded"
+    : `Failed: ${answer.body?.message ?? `the server answered ${answer.status}`}`;
+  status.className = ok ? "muted" : "status-failed";
+  if (ok) setTimeout(() => item.remove(), 1500);
+  loadCollections();
 }
 
 function uploadAll(files) {

@@ -78,7 +78,7 @@ class ResponseChecker:
             bodies = stream_events(response.get_data(as_text=True))
         else:
             media = content.get(response.mimetype)
-            bodies = [response.get_json()]
+            bodies = [response.get_json() if response.is_json else response.get_data(as_text=True)]
         if media is None:
             self.problems.append(f"{where}: {response.mimetype} not documented")
             return
