@@ -5,7 +5,7 @@ One command (``make bench`` runs it with ``RETRIEVAL_ARGS``)::
     python -m bench.retrieval --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 1. builds a synthetic corpus of word-sum vectors (bench/corpus.py) and loads it, in steps
-   up to each of ``--sizes``, into three stores: SQLite (exact, ``vec_dot``), PostgreSQL
+   up to each of ``--sizes``, into three stores: SQLite (exact, numpy over the BLOBs), PostgreSQL
    without pgvector (exact over ``real[]``) and PostgreSQL with pgvector (HNSW index, rebuilt
    after each load). alice owns 1% of the chunks, bob the other 99%;
 2. times ``vectors.nearest`` (what retrieval calls, in-process) for ``--queries`` questions

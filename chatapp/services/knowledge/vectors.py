@@ -4,7 +4,8 @@ Vectors are unit length, so cosine similarity is their dot product. Only chunks 
 document's current generation, embedded with the requested model and dimension, that the
 user may read are searched, all decided inside one SQL query whose memory grows with ``k``:
 
-- SQLite: exact, ``vec_dot`` over the BLOBs (registered in ``chatapp.database``);
+- SQLite: exact, numpy over the candidates' float32 BLOBs, read in batches by one query
+  (one vectorised dot product per batch; only the best ``k`` are kept between batches);
 - PostgreSQL with pgvector: the HNSW index with iterative scans, or exact when the user's
   candidates are few (the index's filtered scan would have to wade through everyone else's);
 - PostgreSQL without pgvector: exact over the ``real[]`` mirror, with a warning once.
@@ -47,6 +48,7 @@ EF_SEARCH = 200  # HNSW candidate list per scan step (pgvector's default is 40)
 OVERFETCH = 2  # the index returns OVERFETCH * k neighbours in relaxed order; the best k are kept
 MAX_SCAN_TUPLES = 50_000  # how far an iterative scan may go before giving up
 SCAN_MEM_MULTIPLIER = 4  # ... and how much memory (times work_mem) it may use
+SCAN_BATCH = 4096  # SQLite: BLOBs scored per numpy matrix-vector product
 
 
 def to_blob(values: Sequence[float]) -> bytes:
@@ -154,8 +156,7 @@ def nearest(
     conditions = filters(user, model, dim, collection_ids)
     kind = layout().kind
     if kind == "sqlite":
-        score = func.vec_dot(Chunk.embedding, query.tobytes())
-        return _ranked(score, [*conditions, Chunk.embedding.is_not(None)], k)
+        return _scanned(query, conditions, k)
     if kind == "pgvector":
         return _nearest_pgvector(query, dim, conditions, k)
     if kind == "real[]":
@@ -211,6 +212,34 @@ def _ranked(
         .limit(k)
     )
     return [(int(chunk_id), float(value)) for chunk_id, value in db.session.execute(statement)]
+
+
+def _scanned(
+    query: np.ndarray, conditions: list[ColumnElement[bool]], k: int
+) -> list[tuple[int, float]]:
+    """Exact search in numpy: stream the candidates' BLOBs, score a batch at a time.
+
+    Ranks like :func:`_ranked` (score descending, then chunk id), holding at most
+    ``SCAN_BATCH + k`` scores and one batch of BLOBs in memory. ``np.vecdot`` takes one dot
+    product per row, so a chunk's score never depends on its place in a batch (a
+    matrix-vector product may round equal rows differently) and equal vectors tie.
+    """
+    statement = (
+        select(Chunk.id, Chunk.embedding)
+        .join(Document, LIVE)
+        .where(*conditions, func.length(Chunk.embedding) == query.nbytes)
+        .execution_options(yield_per=SCAN_BATCH)
+    )
+    best_ids = np.empty(0, dtype=np.int64)
+    best_scores = np.empty(0, dtype=np.float32)
+    for batch in db.session.execute(statement).partitions():
+        ids, blobs = zip(*batch, strict=True)
+        matrix = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
+        best_ids = np.concatenate([best_ids, np.fromiter(ids, np.int64, len(ids))])
+        best_scores = np.concatenate([best_scores, np.vecdot(matrix, query)])
+        keep = np.lexsort((best_ids, -best_scores))[:k]
+        best_ids, best_scores = best_ids[keep], best_scores[keep]
+    return [(int(chunk_id), float(score)) for chunk_id, score in zip(best_ids, best_scores)]
 
 
 def _candidates(conditions: list[ColumnElement[bool]], limit: int) -> int:
