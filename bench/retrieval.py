@@ -51,6 +51,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=100, help="questions per user and path")
     parser.add_argument("--budget", type=float, default=20.0, help="seconds per cell at most")
     parser.add_argument("--database-url", default="", help="PostgreSQL (pgvector installable)")
+    parser.add_argument(
+        "--stores",
+        default="sqlite,postgres-exact,pgvector",
+        help="which stores to measure (the PostgreSQL ones need --database-url)",
+    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     return parser.parse_args(argv)
 
@@ -140,11 +145,15 @@ def measure(
 
 
 def open_stores(args: Any, tmp: Path) -> list[corpus.Store]:
-    """SQLite always; both PostgreSQL paths with ``--database-url``."""
-    stores = [corpus.open_store("sqlite", "sqlite", corpus.sqlite_url(tmp))]
-    if args.database_url:
+    """The chosen ``--stores``: SQLite, and the PostgreSQL ones with ``--database-url``."""
+    chosen = set(args.stores.split(","))
+    stores = []
+    if "sqlite" in chosen:
+        stores.append(corpus.open_store("sqlite", "sqlite", corpus.sqlite_url(tmp)))
+    if args.database_url and "postgres-exact" in chosen:
         exact = schemas.schema_url(args.database_url, "bench_exact")
         stores.append(corpus.open_store("postgres-exact", "postgres-exact", exact))
+    if args.database_url and "pgvector" in chosen:
         stores.append(corpus.open_store("pgvector", "pgvector", args.database_url))
     for store in stores:
         with store.app.app_context():
@@ -213,7 +222,7 @@ def benchmark(args: Any, tmp: Path) -> dict[str, Any]:
                 if store.kind != "sqlite":
                     db.drop_all()
                 db.engine.dispose()
-        if args.database_url:
+        if any(store.kind == "postgres-exact" for store in stores):
             schemas.drop_schema(args.database_url, "bench_exact")
     return results
 
