@@ -160,9 +160,7 @@ def test_nearest_matches_brute_force(store: str, force_hnsw: list[int]) -> None:
 
 
 @pytest.mark.parametrize("store", ["sqlite"], indirect=True)
-def test_sqlite_scan_in_batches_ranks_like_one(
-    store: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_sqlite_scan_in_batches_ranks_like_one(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """SQLite's numpy scan read 7 BLOBs at a time ranks as the reference, ties by chunk id."""
     monkeypatch.setattr(vectors, "SCAN_BATCH", 7)
     alice = user("alice")

@@ -245,7 +245,9 @@ def _scanned(
         best_scores = np.concatenate([best_scores, np.vecdot(matrix, query)])
         keep = np.lexsort((best_ids, -best_scores))[:k]
         best_ids, best_scores = best_ids[keep], best_scores[keep]
-    return [(int(chunk_id), float(score)) for chunk_id, score in zip(best_ids, best_scores)]
+    return [
+        (int(chunk_id), float(score)) for chunk_id, score in zip(best_ids, best_scores, strict=True)
+    ]
 
 
 def _candidates(conditions: list[ColumnElement[bool]], limit: int) -> int:
