@@ -2,7 +2,8 @@
 
 Vectors are unit length, so cosine similarity is their dot product. Only chunks of a
 document's current generation, embedded with the requested model and dimension, that the
-user may read are searched, all decided inside one SQL query whose memory grows with ``k``:
+user may read are searched (the readable collections are read first and named in the
+query), all decided in the database with memory that grows with ``k``, not the corpus:
 
 - SQLite: exact, numpy over the candidates' float32 BLOBs, read in batches by one query
   (one vectorised dot product per batch; only the best ``k`` are kept between batches);
