@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,7 +20,7 @@ from sqlalchemy import select
 
 from chatapp.errors import ApiError
 from chatapp.extensions import db
-from chatapp.gemini import ModelError, get_model
+from chatapp.gemini import Model, ModelError, get_model
 from chatapp.gemini.base import estimate_tokens
 from chatapp.models import Chunk, Collection, Document, User
 from chatapp.services.knowledge import fulltext, vectors
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 RRF_K = 60  # the usual reciprocal-rank-fusion constant
 DEPTH = 3  # each half returns DEPTH * k candidates for the fusion
 SNIPPET_CHARS = 300
+# Query embeddings run here while full-text search runs in the request's thread; threads
+# are started as needed, up to this many calls at once per process (more wait their turn).
+_EMBEDDING_CALLS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="query-embedding")
 
 
 @dataclass
@@ -112,26 +116,41 @@ def check_collections(user: User, ids: Sequence[str]) -> list[uuid.UUID]:
 def retrieve(
     user: User, query: str, collection_ids: Sequence[uuid.UUID] | None, k: int | None = None
 ) -> Retrieval:
-    """The best passages for ``query`` among the collections (all readable ones if None)."""
+    """The best passages for ``query`` among the collections (all readable ones if None).
+
+    The query's embedding is asked for first and arrives while full-text search runs.
+    """
     k = k or current_app.config["RETRIEVAL_TOP_K"]
     depth = DEPTH * k
+    model = get_model()
+    embedding = _start_embedding(model, query)
     text_hits = fulltext.search(user, query, collection_ids, depth)
-    vector_hits, error = _vector_half(user, query, collection_ids, depth)
+    vector_hits, error = _vector_half(user, model, embedding, collection_ids, depth)
     mode = "hybrid" if vector_hits else "fulltext"
     fused = fuse(text_hits, vector_hits)[:k]
     passages = _load(user, collection_ids, fused, text_hits, vector_hits, mode)
     return Retrieval(within_budget(passages), mode, error)
 
 
-def _vector_half(
-    user: User, query: str, collection_ids: Sequence[uuid.UUID] | None, depth: int
-) -> tuple[list[tuple[int, float]], str | None]:
-    """Embed the query and search vectors; ``([], code)`` when the embedding call failed."""
-    model = get_model()
+def _start_embedding(model: Model, query: str) -> Future[list[list[float]]] | None:
+    """Ask for the query's embedding in the background (None: this model cannot embed)."""
     if not model.can_embed:
+        return None
+    return _EMBEDDING_CALLS.submit(model.embed, [query], "RETRIEVAL_QUERY")
+
+
+def _vector_half(
+    user: User,
+    model: Model,
+    embedding: Future[list[list[float]]] | None,
+    collection_ids: Sequence[uuid.UUID] | None,
+    depth: int,
+) -> tuple[list[tuple[int, float]], str | None]:
+    """Search vectors near the query's embedding; ``([], code)`` when the call failed."""
+    if embedding is None:
         return [], None
     try:
-        [vector] = model.embed([query], "RETRIEVAL_QUERY")
+        [vector] = embedding.result()
     except ModelError as exc:
         log.warning("Query embedding failed (%s): retrieval is full-text only", exc.code)
         return [], exc.code
@@ -161,24 +180,32 @@ def _load(
     """Fetch the fused chunks (still readable and live) with their documents, in order."""
     if not fused:
         return []
+    # Only the columns a passage shows: a whole Chunk would also read its 3 KB embedding.
     rows = db.session.execute(
-        select(Chunk, Document.title, Document.url)
+        select(
+            Chunk.id,
+            Chunk.document_id,
+            Chunk.collection_id,
+            Document.title,
+            Document.url,
+            Chunk.text,
+        )
         .join(Document, Document.id == Chunk.document_id)
         .where(Chunk.id.in_([chunk_id for chunk_id, _ in fused]))
         .where(*searchable_chunks(user, collection_ids))
     )
-    found = {chunk.id: (chunk, title, url) for chunk, title, url in rows}
+    found = {row.id: row for row in rows}
     in_text = {chunk_id for chunk_id, _ in text_hits}
     in_vector = {chunk_id for chunk_id, _ in vector_hits}
     passages = []
     for chunk_id, score in fused:
         if chunk_id not in found:
             continue
-        chunk, title, url = found[chunk_id]
+        row = found[chunk_id]
         how = _how(chunk_id in in_text, chunk_id in in_vector, mode)
         passages.append(
             Passage(
-                chunk.id, chunk.document_id, chunk.collection_id, title, url, chunk.text, score, how
+                row.id, row.document_id, row.collection_id, row.title, row.url, row.text, score, how
             )
         )
     return passages

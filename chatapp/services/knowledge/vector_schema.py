@@ -8,7 +8,7 @@ trigger, so whoever writes chunks (the ORM, bulk inserts, SQL) keeps the two in 
   ``embedding_vec::vector(<dim>)`` where ``embedding_dim = <dim>``;
 - without it, the column is ``real[]`` and search is exact (see :mod:`.vectors`).
 
-SQLite needs nothing here: it searches the BLOBs with ``vec_dot`` (``chatapp.database``).
+SQLite needs nothing here: its exact search reads the BLOBs into numpy (see :mod:`.vectors`).
 The objects are not models, so autogenerate ignores them (:func:`include_object`).
 """
 
