@@ -80,6 +80,15 @@ class NotFound(ApiError):
         super().__init__(404, "NOT_FOUND", f"{what} not found.", error=f"{what} not found")
 
 
+def too_large(limit: int, setting: str) -> ApiError:
+    """The 413 for an uploaded file past ``limit`` bytes, the value of config ``setting``."""
+    return ApiError(
+        413,
+        "FILE_TOO_LARGE",
+        f"The file is larger than {limit} bytes; split it or ask the operator to raise {setting}.",
+    )
+
+
 def _title(status: int) -> str:
     """Return the standard reason phrase of ``status``."""
     return HTTPStatus(status).phrase

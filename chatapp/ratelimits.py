@@ -38,6 +38,7 @@ LIMIT_KEYS = (
     "RATELIMIT_SESSIONS",
     "RATELIMIT_INSIGHTS",
     "RATELIMIT_UPLOADS",
+    "RATELIMIT_FILES",
     "RATELIMIT_ANONYMOUS",
     "RATELIMIT_LOGIN",
 )
@@ -69,6 +70,8 @@ session_limit = _shared("RATELIMIT_SESSIONS", "sessions")
 insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
 #: Adding documents to knowledge collections (uploads and text).
 upload_limit = _shared("RATELIMIT_UPLOADS", "uploads")
+#: Uploading files to attach to messages.
+file_limit = _shared("RATELIMIT_FILES", "files")
 
 
 def failed_login(response: Response) -> bool:

@@ -5,7 +5,7 @@ from werkzeug.routing import IntegerConverter
 
 from chatapp.schemas.common import MAX_ID
 
-from . import chat, insights, knowledge, knowledge_search, legacy, personalities
+from . import chat, files, insights, knowledge, knowledge_search, legacy, personalities
 from .views import bp, health_bp
 
 
@@ -25,6 +25,7 @@ bp.register_api(insights.bp)
 bp.register_api(knowledge.bp)
 bp.register_api(personalities.bp)
 bp.register_api(knowledge_search.bp)
+bp.register_api(files.bp)
 blueprints = (bp, health_bp, legacy.bp)
 converters = {"id": IdConverter}
 

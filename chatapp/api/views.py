@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from chatapp import inputs, schemas
 from chatapp.auth.views import renew_login
 from chatapp.bearer import request_bearer_user
-from chatapp.errors import ApiError
+from chatapp.errors import ApiError, too_large
 from chatapp.extensions import csrf, limiter
 from chatapp.ratelimits import login_limit
 from chatapp.services import accounts, health
@@ -42,10 +44,32 @@ def public(view: F) -> F:
     return view
 
 
-def accepts_upload(view: F) -> F:
-    """Mark a view as taking a multipart file upload (or JSON) up to ``UPLOAD_MAX_BYTES``."""
-    view.accepts_upload = True  # type: ignore[attr-defined]
-    return view
+def accepts_upload_up_to(setting: str) -> Callable[[F], F]:
+    """Mark a view as taking a multipart file upload (or JSON) up to config ``setting`` bytes."""
+
+    def mark(view: F) -> F:
+        view.accepts_upload = setting  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+#: A knowledge upload: up to ``UPLOAD_MAX_BYTES``.
+accepts_upload = accepts_upload_up_to("UPLOAD_MAX_BYTES")
+
+
+def uploaded_file() -> FileStorage:
+    """The multipart ``file`` of this upload, or 400 without one."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(
+            400,
+            "VALIDATION_ERROR",
+            "Send the file in a multipart field named 'file'.",
+            error="Validation failed",
+            details=[{"field": "file", "message": "Field required", "code": "missing"}],
+        )
+    return upload
 
 
 # Room for the multipart framing and form fields around an upload's file.
@@ -59,14 +83,17 @@ def reject_malformed_json() -> None:
     Upload views (:func:`accepts_upload`) take multipart bodies too, under their own size
     limit; every other route keeps the global ``MAX_CONTENT_LENGTH``.
     """
-    uploading = getattr(bp_view(), "accepts_upload", False)
+    uploading = getattr(bp_view(), "accepts_upload", None)
     if uploading:
-        limit = current_app.config["UPLOAD_MAX_BYTES"] + UPLOAD_FRAMING_BYTES
+        limit = current_app.config[uploading] + UPLOAD_FRAMING_BYTES
         request.max_content_length = limit
     if request.method not in UNSAFE_METHODS:
         return
     if uploading and request.mimetype == "multipart/form-data":
-        inputs.check_form_fields()
+        try:
+            inputs.check_form_fields()  # reads the form: past the limit, werkzeug's 413
+        except RequestEntityTooLarge:
+            raise too_large(current_app.config[uploading], uploading) from None
         return
     inputs.check_json_body()
 

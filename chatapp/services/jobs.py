@@ -9,6 +9,11 @@ A claim sets a lease of ``JOB_LEASE_SECONDS``; the handler renews it as it makes
 (:meth:`JobContext.heartbeat`). A job whose lease lapsed (its worker died) is claimed
 again, so work is never stuck. A handler raises :class:`Retry` to be run again later.
 
+Periodic work (:func:`register_periodic`) is one job row per kind that never ends: after
+each run, failed or not, it is queued again, due ``every`` seconds later. Each runner, as
+it starts, queues the row if there is none (:func:`schedule_periodic`); should two runners
+race and queue two, the second to finish sees the other queued and ends, so one remains.
+
 Runners: :func:`run_pending` (tests, the CLI), :class:`Runner` (a daemon thread in each app
 process when ``JOBS_IN_APP`` is true) and ``flask --app chatapp worker``.
 """
@@ -60,9 +65,11 @@ class Handler:
 
     run: Callable[[JobContext], None]
     give_up: Callable[[dict[str, Any], str], None] | None = None
+    every: Callable[[], float] | None = None  # periodic: seconds between runs
 
 
 _handlers: dict[str, Handler] = {}
+LIVE = ("queued", "running")
 
 
 def register(
@@ -72,6 +79,24 @@ def register(
 ) -> None:
     """Make ``run`` the handler of jobs of ``kind``."""
     _handlers[kind] = Handler(run, give_up)
+
+
+def register_periodic(
+    kind: str, run: Callable[[JobContext], None], every: Callable[[], float]
+) -> None:
+    """Run ``run`` every ``every()`` seconds, on one runner at a time across all hosts."""
+    _handlers[kind] = Handler(run, every=every)
+
+
+def schedule_periodic() -> None:
+    """Queue each periodic job that has no queued or running row yet, due now."""
+    for kind, handler in _handlers.items():
+        if handler.every is None:
+            continue
+        live = select(Job.id).where(Job.kind == kind, Job.state.in_(LIVE)).limit(1)
+        if db.session.scalar(live) is None:
+            enqueue(kind, {})
+    db.session.commit()
 
 
 def enqueue(kind: str, payload: dict[str, Any], delay: float = 0) -> Job:
@@ -201,7 +226,10 @@ def _run(ctx: JobContext, handler: Handler) -> None:
         log.exception("Job %s (%s) failed", ctx.id, ctx.kind)
         _give_up(ctx, handler, f"{type(exc).__name__}: {exc}")
     else:
-        _finish(ctx, "done", None)
+        if handler.every is not None:
+            _again(ctx, handler.every(), None)
+        else:
+            _finish(ctx, "done", None)
 
 
 @contextmanager
@@ -238,7 +266,10 @@ def _keep_lease(app: Flask, ctx: JobContext, done: threading.Event) -> None:
 
 
 def _give_up(ctx: JobContext, handler: Handler, reason: str) -> None:
-    """Mark the job failed and let its feature record why."""
+    """Mark the job failed and let its feature record why (a periodic one runs again)."""
+    if handler.every is not None:
+        _again(ctx, handler.every(), reason)
+        return
     if handler.give_up is not None:
         handler.give_up(ctx.payload, reason)
     _finish(ctx, "failed", reason)
@@ -255,6 +286,28 @@ def _requeue(ctx: JobContext, retry: Retry) -> None:
             run_after=utcnow() + _seconds(retry.delay),
             lease_until=None,
             error=str(retry),
+            updated_at=utcnow(),
+        )
+    )
+    db.session.commit()
+
+
+def _again(ctx: JobContext, delay: float, error: str | None) -> None:
+    """Queue a periodic job's next run (attempts start over), unless another row of its
+    kind is queued already: then this one ends."""
+    other = select(Job.id).where(Job.kind == ctx.kind, Job.state == "queued", Job.id != ctx.id)
+    if db.session.scalar(other.limit(1)) is not None:
+        _finish(ctx, "done", error)
+        return
+    db.session.execute(
+        update(Job)
+        .where(Job.id == ctx.id, Job.worker == ctx.worker)
+        .values(
+            state="queued",
+            run_after=utcnow() + _seconds(delay),
+            lease_until=None,
+            attempts=0,
+            error=error,
             updated_at=utcnow(),
         )
     )
@@ -284,6 +337,7 @@ def run_pending(limit: int | None = None, worker: str | None = None) -> int:
 def work(stop: threading.Event, poll: float = POLL_SECONDS) -> None:
     """Run due jobs until ``stop`` is set (the foreground worker), polling when idle."""
     worker = worker_name()
+    schedule_periodic()
     while not stop.is_set():
         if not run_one(worker):
             db.session.remove()
@@ -317,9 +371,13 @@ class Runner:
 
     def _loop(self) -> None:
         """Run due jobs until stopped; a failure is logged, never the end of the thread."""
+        scheduled = False
         while not self.stopping.is_set():
             try:
                 with self.app.app_context():
+                    if not scheduled:
+                        schedule_periodic()
+                        scheduled = True
                     run_pending(worker=worker_name())
                     db.session.remove()
             except Exception:

@@ -16,6 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
+from chatapp import errors
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.ids import parse_id
@@ -53,12 +54,7 @@ def add_file(
 
 def too_large(limit: int) -> ApiError:
     """The 413 for a file past ``UPLOAD_MAX_BYTES``."""
-    return ApiError(
-        413,
-        "FILE_TOO_LARGE",
-        f"The file is larger than {limit} bytes; split it or ask the operator to raise "
-        "UPLOAD_MAX_BYTES.",
-    )
+    return errors.too_large(limit, "UPLOAD_MAX_BYTES")
 
 
 def add_text(
