@@ -9,10 +9,9 @@ A claim sets a lease of ``JOB_LEASE_SECONDS``; the handler renews it as it makes
 (:meth:`JobContext.heartbeat`). A job whose lease lapsed (its worker died) is claimed
 again, so work is never stuck. A handler raises :class:`Retry` to be run again later.
 
-Periodic work (:func:`register_periodic`) is one job row per kind that never ends: after
-each run, failed or not, it is queued again, due ``every`` seconds later. Each runner, as
-it starts, queues the row if there is none (:func:`schedule_periodic`); should two runners
-race and queue two, the second to finish sees the other queued and ends, so one remains.
+Periodic work (:func:`register_periodic`) is one row per kind, queued again after each run;
+each runner queues it on start if missing (:func:`schedule_periodic`); a row finishing
+while another of its kind is queued (two runners raced) ends, so one remains.
 
 Runners: :func:`run_pending` (tests, the CLI), :class:`Runner` (a daemon thread in each app
 process when ``JOBS_IN_APP`` is true) and ``flask --app chatapp worker``.
@@ -69,7 +68,6 @@ class Handler:
 
 
 _handlers: dict[str, Handler] = {}
-LIVE = ("queued", "running")
 
 
 def register(
@@ -90,10 +88,8 @@ def register_periodic(
 
 def schedule_periodic() -> None:
     """Queue each periodic job that has no queued or running row yet, due now."""
-    for kind, handler in _handlers.items():
-        if handler.every is None:
-            continue
-        live = select(Job.id).where(Job.kind == kind, Job.state.in_(LIVE)).limit(1)
+    for kind in (kind for kind, handler in _handlers.items() if handler.every is not None):
+        live = select(Job.id).where(Job.kind == kind, Job.state.in_(("queued", "running"))).limit(1)
         if db.session.scalar(live) is None:
             enqueue(kind, {})
     db.session.commit()
@@ -214,7 +210,8 @@ def _run(ctx: JobContext, handler: Handler) -> None:
             handler.run(ctx)
     except Retry as retry:
         db.session.rollback()
-        _requeue(ctx, retry)
+        log.info("Job %s (%s) retries in %ss: %s", ctx.id, ctx.kind, retry.delay, retry)
+        _requeue(ctx, retry.delay, str(retry))
     except Abandon as abandon:
         db.session.rollback()
         _finish(ctx, "failed", str(abandon))
@@ -226,10 +223,7 @@ def _run(ctx: JobContext, handler: Handler) -> None:
         log.exception("Job %s (%s) failed", ctx.id, ctx.kind)
         _give_up(ctx, handler, f"{type(exc).__name__}: {exc}")
     else:
-        if handler.every is not None:
-            _again(ctx, handler.every(), None)
-        else:
-            _finish(ctx, "done", None)
+        _end(ctx, handler, "done", None)
 
 
 @contextmanager
@@ -267,38 +261,25 @@ def _keep_lease(app: Flask, ctx: JobContext, done: threading.Event) -> None:
 
 def _give_up(ctx: JobContext, handler: Handler, reason: str) -> None:
     """Mark the job failed and let its feature record why (a periodic one runs again)."""
-    if handler.every is not None:
-        _again(ctx, handler.every(), reason)
-        return
     if handler.give_up is not None:
         handler.give_up(ctx.payload, reason)
-    _finish(ctx, "failed", reason)
+    _end(ctx, handler, "failed", reason)
 
 
-def _requeue(ctx: JobContext, retry: Retry) -> None:
-    """Put a job back in the queue, due after its back-off."""
-    log.info("Job %s (%s) retries in %ss: %s", ctx.id, ctx.kind, retry.delay, retry)
-    db.session.execute(
-        update(Job)
-        .where(Job.id == ctx.id, Job.worker == ctx.worker)
-        .values(
-            state="queued",
-            run_after=utcnow() + _seconds(retry.delay),
-            lease_until=None,
-            error=str(retry),
-            updated_at=utcnow(),
-        )
-    )
-    db.session.commit()
-
-
-def _again(ctx: JobContext, delay: float, error: str | None) -> None:
-    """Queue a periodic job's next run (attempts start over), unless another row of its
-    kind is queued already: then this one ends."""
+def _end(ctx: JobContext, handler: Handler, state: str, error: str | None) -> None:
+    """Record how a run ended; a periodic job is queued for its next run instead."""
+    if handler.every is None:
+        _finish(ctx, state, error)
+        return
     other = select(Job.id).where(Job.kind == ctx.kind, Job.state == "queued", Job.id != ctx.id)
     if db.session.scalar(other.limit(1)) is not None:
-        _finish(ctx, "done", error)
-        return
+        _finish(ctx, "done", error)  # another runner queued one too: that one carries on
+    else:
+        _requeue(ctx, handler.every(), error, attempts=0)  # attempts start over
+
+
+def _requeue(ctx: JobContext, delay: float, error: str | None, **values: Any) -> None:
+    """Put a job back in the queue, due in ``delay`` seconds."""
     db.session.execute(
         update(Job)
         .where(Job.id == ctx.id, Job.worker == ctx.worker)
@@ -306,9 +287,9 @@ def _again(ctx: JobContext, delay: float, error: str | None) -> None:
             state="queued",
             run_after=utcnow() + _seconds(delay),
             lease_until=None,
-            attempts=0,
             error=error,
             updated_at=utcnow(),
+            **values,
         )
     )
     db.session.commit()

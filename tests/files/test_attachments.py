@@ -3,6 +3,7 @@ files, and the runner's periodic removal of files never attached."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -184,3 +185,27 @@ def test_a_failing_cleanup_runs_again_later(app, monkeypatch):
     (job,) = cleanup_jobs(app)
     assert job.state == "queued" and "store unreachable" in (job.error or "")
     assert (job.run_after - utcnow()).total_seconds() > 590
+
+
+@pytest.mark.app_config(JOBS_IN_APP_WHEN_TESTING=True)
+def test_the_in_app_runner_schedules_the_cleanup_itself(app, alice):
+    """The runner each app process starts (the one indexing uses) queues the clean-up on
+    its own and removes an expired file, with no one calling it."""
+    with app.app_context():
+        file = files.upload(accounts.find_user("alice"), b"old notes", "old.txt")
+        file_id = str(file.id)
+    age(app, [file_id], hours=25)
+    runner = None
+    try:
+        assert alice.call("GET", "/api/v1/files").json["total"] == 1  # starts the runner
+        runner = app.extensions["jobs"]
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if not count(app, UploadedFile) and [j.state for j in cleanup_jobs(app)] == ["queued"]:
+                break
+            time.sleep(0.1)
+        assert alice.call("GET", f"/api/v1/files/{file_id}").status_code == 404
+        assert [job.state for job in cleanup_jobs(app)] == ["queued"]
+    finally:
+        if runner is not None:
+            runner.stop()
