@@ -284,3 +284,13 @@ def test_another_users_file_is_404_everywhere(app, alice, bob):
     assert bob.call("GET", "/api/v1/files").json["total"] == 0
     assert stored_counts(app) == (1, 1)
     assert content(alice, created.json["id"]).data == b"alice's secret"
+
+
+@pytest.mark.app_config(RATELIMIT_FILES="1 per minute")
+def test_uploads_are_rate_limited(alice, bob):
+    """Past RATELIMIT_FILES a user's upload is a 429; reading, and other users, go on."""
+    assert upload_file(alice, "a.txt", b"a").status_code == 201
+    refused = upload_file(alice, "b.txt", b"b")
+    assert refused.status_code == 429 and refused.json["code"] == "TOO_MANY_REQUESTS"
+    assert alice.call("GET", "/api/v1/files").json["total"] == 1
+    assert upload_file(bob, "b.txt", b"b").status_code == 201
