@@ -19,6 +19,7 @@ from tests.support.files import (
     opened,
     photo_with_location,
     png_header_only,
+    srgb_profile,
     upload_file,
 )
 
@@ -69,8 +70,10 @@ def test_photo_loses_its_location_but_keeps_its_orientation(alice):
     assert (created.json["width"], created.json["height"]) == (20, 40)
     stored = content(alice, created.json["id"]).data
     assert b"GPSLatitude" not in stored
-    exif = opened(stored).getexif()
+    image = opened(stored)
+    exif = image.getexif()
     assert GPS_IFD not in exif and exif.get(ORIENTATION) == 6
+    assert image.info["icc_profile"] == srgb_profile()  # colours unchanged
     assert created.json["size"] == len(stored)
 
 
@@ -98,6 +101,15 @@ def test_heic_becomes_jpeg(alice):
     assert created.status_code == 201
     assert created.json["mimeType"] == "image/jpeg" and created.json["name"] == "IMG_0001.jpg"
     assert opened(content(alice, created.json["id"]).data).size == (32, 16)
+
+
+def test_heic_loses_its_location(alice):
+    """A HEIC photo's GPS EXIF does not reach the stored JPEG."""
+    data = photo_with_location("HEIF", orientation=1)
+    assert opened(data).getexif().get_ifd(GPS_IFD)  # the test photo does say where
+    created = upload_file(alice, "IMG_0002.heic", data)
+    assert created.status_code == 201 and created.json["mimeType"] == "image/jpeg"
+    assert GPS_IFD not in opened(content(alice, created.json["id"]).data).getexif()
 
 
 def test_content_wins_over_the_name(alice):

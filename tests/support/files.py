@@ -38,7 +38,14 @@ def photo_with_location(fmt: str = "JPEG", orientation: int = 6) -> bytes:
     exif[ORIENTATION] = orientation
     exif[GPS_IFD] = GPS
     extra = {"xmp": XMP_GPS} if fmt == "JPEG" else {}
-    return image_bytes(fmt, exif=exif.tobytes(), **extra)
+    return image_bytes(fmt, exif=exif.tobytes(), icc_profile=srgb_profile(), **extra)
+
+
+def srgb_profile() -> bytes:
+    """An sRGB ICC colour profile."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
 def animated_gif() -> bytes:

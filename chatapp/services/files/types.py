@@ -171,12 +171,17 @@ def _image(image: Image.Image, data: bytes, name: str) -> Inspected:
 def _encode(
     image: Image.Image, target: str, exif: Image.Exif, keep_quality: bool, lossless: bool
 ) -> bytes:
-    """``image`` written as ``target`` with only ``exif`` for metadata."""
+    """``image`` written as ``target`` with only ``exif`` (and its colour profile) for
+    metadata."""
     out = io.BytesIO()
     options: dict[str, object] = {"exif": exif.tobytes()} if len(exif) else {}
-    if target == "JPEG":
-        options["quality"] = "keep" if keep_quality else 90
-        image = image if keep_quality else image.convert("RGB")
+    if image.info.get("icc_profile"):
+        options["icc_profile"] = image.info["icc_profile"]
+    if target == "JPEG" and keep_quality:
+        options.update(quality="keep", subsampling="keep")
+    elif target == "JPEG":
+        options["quality"] = 90
+        image = image.convert("RGB")
     elif target == "WEBP":
         options.update(lossless=lossless, quality=90)
     elif image.mode not in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "I;16"):
