@@ -60,6 +60,16 @@ def test_png_is_stored_as_sent_and_downloads_safely(alice):
     assert "sandbox" in download.headers["Content-Security-Policy"]
 
 
+def test_download_name_is_safe(alice):
+    """A name with a path, quotes, control characters and accents is kept as its last
+    part, without control characters, and sent percent-encoded in Content-Disposition."""
+    created = upload_file(alice, "..\\..\\etc/ré\tsumé\x7f; 'x'.txt", b"cv")
+    assert created.status_code == 201 and created.json["name"] == "résumé; 'x'.txt"
+    disposition = content(alice, created.json["id"]).headers["Content-Disposition"]
+    assert disposition.startswith("attachment;") and "\t" not in disposition
+    assert "filename*=UTF-8''r%C3%A9sum%C3%A9%3B%20%27x%27.txt" in disposition
+
+
 def test_photo_loses_its_location_but_keeps_its_orientation(alice):
     """GPS EXIF and XMP are removed before storage; the orientation tag stays, and the
     size is reported as displayed (a quarter turn swaps width and height)."""
