@@ -23,7 +23,7 @@ from chatapp import (
 )
 from chatapp.extensions import csrf, login_manager
 from chatapp.openapi import ChatOpenAPI
-from chatapp.services import jobs
+from chatapp.services import files, jobs
 from chatapp.services.chat import stops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> OpenAPI:
     gemini.init_app(app)
     stops.init_app(app)
     jobs.init_app(app)
+    files.init_app(app)
     cli.init_app(app)
     _register_blueprints(app)
     return app

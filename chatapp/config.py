@@ -61,6 +61,16 @@ class Config:
     JOBS_IN_APP = True  # each app process runs background jobs (indexing) in a thread
     JOB_LEASE_SECONDS = 60  # a claimed job whose lease lapses is picked up again
 
+    # Files attached to messages (images, PDF, text): see README "Files".
+    FILES_STORE = "database"  # where their bytes live; "database" works across many hosts
+    FILES_MAX_BYTES = 10 * 1024 * 1024  # largest uploaded file (413 past it)
+    FILES_MAX_PIXELS = 50_000_000  # largest image, in pixels (413 past it)
+    FILES_PER_MESSAGE = 10  # most files attached to one message (413 past it)
+    FILES_PER_MESSAGE_BYTES = 20 * 1024 * 1024  # most bytes attached to one message
+    FILES_USER_QUOTA_BYTES = 500 * 1024 * 1024  # most bytes of files one user keeps
+    FILES_UNATTACHED_TTL = 24 * 3600  # seconds a file never attached is kept
+    FILES_CLEANUP_INTERVAL = 3600  # seconds between the runner's removals of those files
+
     REDIS_URL = ""
 
     # Other origins whose pages may call /api/ with a Bearer token, comma-separated
@@ -77,6 +87,7 @@ class Config:
     RATELIMIT_INSIGHTS = "10 per hour"  # insight generation per user
     RATELIMIT_UPLOADS = "60 per hour"  # documents added per user
     RATELIMIT_TRANSFERS = "20 per hour"  # exports of everything and imports, per user
+    RATELIMIT_FILES = "200 per hour"  # files uploaded per user
     RATELIMIT_ANONYMOUS = "60 per minute"  # requests without a login or token, per IP
     # Rate-limit storage down: count in process memory (logged) rather than fail requests.
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True

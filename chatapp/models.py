@@ -326,3 +326,41 @@ class Job(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UploadedFile(db.Model):
+    """A file a user uploaded to attach to a message; its bytes live in a :mod:`store
+    <chatapp.services.files.store>` (the ``file_blobs`` table by default), never here, so a
+    list of files loads no content.
+
+    ``message_id`` is set once the file is attached to a user message: deleting the message
+    (or its conversation) deletes the file. A file never attached is removed after
+    ``FILES_UNATTACHED_TTL``.
+    """
+
+    __tablename__ = "files"
+    __table_args__ = (Index("ix_files_user_created", "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_history.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)  # bytes stored (after any conversion)
+    width: Mapped[int | None] = mapped_column(Integer)  # images only, as displayed
+    height: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FileBlob(db.Model):
+    """The bytes of an uploaded file, in the database store."""
+
+    __tablename__ = "file_blobs"
+
+    file_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("files.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)

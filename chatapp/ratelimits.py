@@ -39,6 +39,7 @@ LIMIT_KEYS = (
     "RATELIMIT_INSIGHTS",
     "RATELIMIT_UPLOADS",
     "RATELIMIT_TRANSFERS",
+    "RATELIMIT_FILES",
     "RATELIMIT_ANONYMOUS",
     "RATELIMIT_LOGIN",
 )
@@ -72,6 +73,8 @@ insight_limit = _shared("RATELIMIT_INSIGHTS", "insights")
 upload_limit = _shared("RATELIMIT_UPLOADS", "uploads")
 #: Exporting all conversations and importing a file: each reads or writes everything.
 transfer_limit = _shared("RATELIMIT_TRANSFERS", "transfers")
+#: Uploading files to attach to messages.
+file_limit = _shared("RATELIMIT_FILES", "files")
 
 
 def failed_login(response: Response) -> bool:

@@ -23,6 +23,7 @@ from tests.support.app import PASSWORD, stamp_schema
 from tests.support.clients import AuthActions
 from tests.support.data import add_messages
 from tests.support.documents import run_jobs
+from tests.support.files import image_bytes
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.openapi import CheckedClient, ResponseChecker
 
@@ -285,6 +286,35 @@ def walk_transfer_routes(client: FlaskClient, auth: AuthActions, checker: Respon
     assert call("POST", "/api/v1/chat/import", data=big, content_type=MULTIPART).status_code == 413
 
 
+def walk_file_routes(client: FlaskClient, auth: AuthActions, checker: ResponseChecker) -> None:
+    """Files: upload (and its refusals), list, metadata, download, delete."""
+    call = CheckedClient(client, checker, auth.headers("alice"))
+    files = "/api/v1/files"
+    created = call(
+        "POST", files, data={"file": (io.BytesIO(b"notes"), "a.txt")}, content_type=MULTIPART
+    )
+    assert created.status_code == 201
+    png = {"file": (io.BytesIO(image_bytes("PNG")), "a.png")}
+    assert call("POST", files, data=png, content_type=MULTIPART).status_code == 201
+    for name, data, status in [
+        ("big.txt", b"x" * 2048, 413),
+        ("a.png", b"<html></html>", 415),
+        ("empty.txt", b"", 400),
+        ("bad.pdf", b"%PDF-1.4 broken", 422),
+    ]:
+        form = {"file": (io.BytesIO(data), name)}
+        assert call("POST", files, data=form, content_type=MULTIPART).status_code == status
+    assert call("GET", files).status_code == 200
+    assert call("GET", f"{files}?limit=0").status_code == 400
+    path = f"{files}/{created.json['id']}"
+    unknown = f"{files}/{uuid.uuid4()}"
+    for suffix in ("", "/content"):
+        assert call("GET", path + suffix).status_code == 200
+        assert call("GET", unknown + suffix).status_code == 404
+    assert call("DELETE", path).status_code == 200
+    assert call("DELETE", path).status_code == 404
+
+
 @pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, RATELIMIT_SESSIONS="1 per minute")
 def test_rate_limited_responses(
     client: FlaskClient, auth: AuthActions, checker: ResponseChecker
@@ -295,7 +325,9 @@ def test_rate_limited_responses(
     assert call("GET", "/api/v1/chat/sessions").status_code == 429
 
 
-@pytest.mark.app_config(OFFLINE_MODEL_DELAY=0, UPLOAD_MAX_BYTES=1024, IMPORT_MAX_BYTES=20_000)
+@pytest.mark.app_config(
+    OFFLINE_MODEL_DELAY=0, UPLOAD_MAX_BYTES=1024, IMPORT_MAX_BYTES=20_000, FILES_MAX_BYTES=1024
+)
 def test_every_route_matches_the_document(
     app: Flask, client: FlaskClient, auth: AuthActions, checker: ResponseChecker
 ) -> None:
@@ -308,6 +340,7 @@ def test_every_route_matches_the_document(
     walk_seed_000_002_routes(client, auth, checker)
     walk_knowledge_routes(app, client, auth, checker)
     walk_transfer_routes(client, auth, checker)
+    walk_file_routes(client, auth, checker)
     assert checker.undocumented_successes() == []
 
 

@@ -7,6 +7,7 @@ from chatapp.schemas.common import MAX_ID
 
 from . import (
     chat,
+    files,
     insights,
     knowledge,
     knowledge_search,
@@ -36,6 +37,7 @@ bp.register_api(personalities.bp)
 bp.register_api(knowledge_search.bp)
 bp.register_api(seeds.bp)
 bp.register_api(transfer.bp)
+bp.register_api(files.bp)
 blueprints = (bp, health_bp, legacy.bp)
 converters = {"id": IdConverter}
 

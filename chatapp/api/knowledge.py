@@ -9,12 +9,12 @@ from flask_openapi3 import APIBlueprint, Tag
 from pydantic import ValidationError
 
 from chatapp import schemas
-from chatapp.errors import ApiError, validation_error
+from chatapp.errors import validation_error
 from chatapp.models import Collection, Document
 from chatapp.ratelimits import session_limit, upload_limit
 from chatapp.services.knowledge import collections, documents
 
-from .views import accepts_upload
+from .views import accepts_upload, uploaded_file
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("knowledge", __name__, url_prefix="/v1", abp_security=AUTH)
@@ -153,15 +153,7 @@ def add_document(path: schemas.CollectionPath) -> tuple[dict[str, Any], int]:
 
 def _add_upload(collection_id: str) -> Any:
     """Add the multipart upload of this request."""
-    upload = request.files.get("file")
-    if upload is None:
-        raise ApiError(
-            400,
-            "VALIDATION_ERROR",
-            "Send the file in a multipart field named 'file'.",
-            error="Validation failed",
-            details=[{"field": "file", "message": "Field required", "code": "missing"}],
-        )
+    upload = uploaded_file()
     fields = {name: request.form.get(name) or None for name in ("title", "url")}
     form = _validated(schemas.UploadForm, fields)
     data = upload.read()

@@ -18,7 +18,7 @@ from chatapp.ratelimits import session_limit, transfer_limit
 from chatapp.schemas.transfer import EXPORT_FORMAT, EXPORT_VERSION
 from chatapp.services import transfer
 
-from .views import accepts_import
+from .views import accepts_import, uploaded_file
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("transfer", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -142,15 +142,7 @@ def _import_file() -> Iterator[IO[bytes]]:
         if upload is None and "file" in request.form:  # the file's text as a form field
             yield io.BytesIO(request.form["file"].encode("utf-8"))
             return
-        if upload is None:
-            raise ApiError(
-                400,
-                "VALIDATION_ERROR",
-                "Send the file in a multipart field named 'file'.",
-                error="Validation failed",
-                details=[{"field": "file", "message": "Field required", "code": "missing"}],
-            )
-        yield upload.stream
+        yield uploaded_file().stream
         return
     if request.mimetype != JSON:
         raise ApiError(

@@ -12,11 +12,13 @@ from typing import Any, TypeVar
 from flask import Response, current_app, g, jsonify, request
 from flask_login import current_user
 from flask_openapi3 import APIBlueprint, Tag
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from chatapp import cors, inputs, schemas
 from chatapp.auth.views import renew_login
 from chatapp.bearer import request_bearer_user
-from chatapp.errors import ApiError
+from chatapp.errors import ApiError, file_too_large
 from chatapp.extensions import csrf, limiter
 from chatapp.ratelimits import login_limit
 from chatapp.services import accounts, health
@@ -62,6 +64,21 @@ accepts_upload = large_body("UPLOAD_MAX_BYTES")
 #: Conversation imports: a file or JSON body up to ``IMPORT_MAX_BYTES``, read as a stream.
 accepts_import = large_body("IMPORT_MAX_BYTES", streamed=True)
 
+
+def uploaded_file() -> FileStorage:
+    """The multipart ``file`` of this upload, or 400 without one."""
+    upload = request.files.get("file")
+    if upload is None:
+        raise ApiError(
+            400,
+            "VALIDATION_ERROR",
+            "Send the file in a multipart field named 'file'.",
+            error="Validation failed",
+            details=[{"field": "file", "message": "Field required", "code": "missing"}],
+        )
+    return upload
+
+
 # Room for the multipart framing and form fields around an upload's file.
 UPLOAD_FRAMING_BYTES = 64 * 1024
 
@@ -80,7 +97,10 @@ def reject_malformed_json() -> None:
     if request.method not in UNSAFE_METHODS or getattr(view, "streams_body", False):
         return
     if limit_key is not None and request.mimetype == "multipart/form-data":
-        inputs.check_form_fields()
+        try:
+            inputs.check_form_fields()  # reads the form: past the limit, werkzeug's 413
+        except RequestEntityTooLarge:
+            raise file_too_large(current_app.config[limit_key], limit_key) from None
         return
     inputs.check_json_body()
 

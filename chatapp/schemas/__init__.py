@@ -7,6 +7,7 @@ OpenAPI document served at ``/api/v1/openapi.json``. Views use ``schemas.<Name>`
 from chatapp.schemas.accounts import *  # noqa: F403
 from chatapp.schemas.chat import *  # noqa: F403
 from chatapp.schemas.common import *  # noqa: F403
+from chatapp.schemas.files import *  # noqa: F403
 from chatapp.schemas.insights import *  # noqa: F403
 from chatapp.schemas.knowledge import *  # noqa: F403
 from chatapp.schemas.legacy import *  # noqa: F403

@@ -9,6 +9,10 @@ A claim sets a lease of ``JOB_LEASE_SECONDS``; the handler renews it as it makes
 (:meth:`JobContext.heartbeat`). A job whose lease lapsed (its worker died) is claimed
 again, so work is never stuck. A handler raises :class:`Retry` to be run again later.
 
+Periodic work (:func:`register_periodic`) is one row per kind, queued again after each run;
+each runner queues it on start if missing (:func:`schedule_periodic`); a row finishing
+while another of its kind is queued (two runners raced) ends, so one remains.
+
 Runners: :func:`run_pending` (tests, the CLI), :class:`Runner` (a daemon thread in each app
 process when ``JOBS_IN_APP`` is true) and ``flask --app chatapp worker``.
 """
@@ -60,6 +64,7 @@ class Handler:
 
     run: Callable[[JobContext], None]
     give_up: Callable[[dict[str, Any], str], None] | None = None
+    every: Callable[[], float] | None = None  # periodic: seconds between runs
 
 
 _handlers: dict[str, Handler] = {}
@@ -72,6 +77,22 @@ def register(
 ) -> None:
     """Make ``run`` the handler of jobs of ``kind``."""
     _handlers[kind] = Handler(run, give_up)
+
+
+def register_periodic(
+    kind: str, run: Callable[[JobContext], None], every: Callable[[], float]
+) -> None:
+    """Run ``run`` every ``every()`` seconds, on one runner at a time across all hosts."""
+    _handlers[kind] = Handler(run, every=every)
+
+
+def schedule_periodic() -> None:
+    """Queue each periodic job that has no queued or running row yet, due now."""
+    for kind in (kind for kind, handler in _handlers.items() if handler.every is not None):
+        live = select(Job.id).where(Job.kind == kind, Job.state.in_(("queued", "running"))).limit(1)
+        if db.session.scalar(live) is None:
+            enqueue(kind, {})
+    db.session.commit()
 
 
 def enqueue(kind: str, payload: dict[str, Any], delay: float = 0) -> Job:
@@ -189,7 +210,8 @@ def _run(ctx: JobContext, handler: Handler) -> None:
             handler.run(ctx)
     except Retry as retry:
         db.session.rollback()
-        _requeue(ctx, retry)
+        log.info("Job %s (%s) retries in %ss: %s", ctx.id, ctx.kind, retry.delay, retry)
+        _requeue(ctx, retry.delay, str(retry))
     except Abandon as abandon:
         db.session.rollback()
         _finish(ctx, "failed", str(abandon))
@@ -201,7 +223,7 @@ def _run(ctx: JobContext, handler: Handler) -> None:
         log.exception("Job %s (%s) failed", ctx.id, ctx.kind)
         _give_up(ctx, handler, f"{type(exc).__name__}: {exc}")
     else:
-        _finish(ctx, "done", None)
+        _end(ctx, handler, "done", None)
 
 
 @contextmanager
@@ -238,24 +260,36 @@ def _keep_lease(app: Flask, ctx: JobContext, done: threading.Event) -> None:
 
 
 def _give_up(ctx: JobContext, handler: Handler, reason: str) -> None:
-    """Mark the job failed and let its feature record why."""
+    """Mark the job failed and let its feature record why (a periodic one runs again)."""
     if handler.give_up is not None:
         handler.give_up(ctx.payload, reason)
-    _finish(ctx, "failed", reason)
+    _end(ctx, handler, "failed", reason)
 
 
-def _requeue(ctx: JobContext, retry: Retry) -> None:
-    """Put a job back in the queue, due after its back-off."""
-    log.info("Job %s (%s) retries in %ss: %s", ctx.id, ctx.kind, retry.delay, retry)
+def _end(ctx: JobContext, handler: Handler, state: str, error: str | None) -> None:
+    """Record how a run ended; a periodic job is queued for its next run instead."""
+    if handler.every is None:
+        _finish(ctx, state, error)
+        return
+    other = select(Job.id).where(Job.kind == ctx.kind, Job.state == "queued", Job.id != ctx.id)
+    if db.session.scalar(other.limit(1)) is not None:
+        _finish(ctx, "done", error)  # another runner queued one too: that one carries on
+    else:
+        _requeue(ctx, handler.every(), error, attempts=0)  # attempts start over
+
+
+def _requeue(ctx: JobContext, delay: float, error: str | None, **values: Any) -> None:
+    """Put a job back in the queue, due in ``delay`` seconds."""
     db.session.execute(
         update(Job)
         .where(Job.id == ctx.id, Job.worker == ctx.worker)
         .values(
             state="queued",
-            run_after=utcnow() + _seconds(retry.delay),
+            run_after=utcnow() + _seconds(delay),
             lease_until=None,
-            error=str(retry),
+            error=error,
             updated_at=utcnow(),
+            **values,
         )
     )
     db.session.commit()
@@ -284,6 +318,7 @@ def run_pending(limit: int | None = None, worker: str | None = None) -> int:
 def work(stop: threading.Event, poll: float = POLL_SECONDS) -> None:
     """Run due jobs until ``stop`` is set (the foreground worker), polling when idle."""
     worker = worker_name()
+    schedule_periodic()
     while not stop.is_set():
         if not run_one(worker):
             db.session.remove()
@@ -317,9 +352,13 @@ class Runner:
 
     def _loop(self) -> None:
         """Run due jobs until stopped; a failure is logged, never the end of the thread."""
+        scheduled = False
         while not self.stopping.is_set():
             try:
                 with self.app.app_context():
+                    if not scheduled:
+                        schedule_periodic()
+                        scheduled = True
                     run_pending(worker=worker_name())
                     db.session.remove()
             except Exception:

@@ -16,6 +16,7 @@ from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.ids import parse_id
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.services import files
 from chatapp.services.chat import leases
 from chatapp.services.knowledge import retrieval
 
@@ -172,9 +173,10 @@ def rename_session(user: User, session_id: str, title: str) -> ChatSession:
 
 
 def delete_session(user: User, session_id: str) -> uuid.UUID:
-    """Delete a conversation and all its messages."""
+    """Delete a conversation, all its messages and the files attached to them."""
     session = get_session(user, session_id)
     key = session.id
+    files.delete_for_session(key)
     db.session.delete(session)
     db.session.commit()
     return key
