@@ -32,7 +32,7 @@ UPLOAD_BODY = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary"},
+                        "file": {"type": "string", "format": "binary", "minLength": 1},
                         "title": {"type": "string", "maxLength": 500},
                         "url": {"type": "string", "format": "uri"},
                     },
