@@ -97,6 +97,7 @@ class ExportedConversation(Lenient):
     updatedAt: Instant
     personality: ExportedPersonality | None = None
     webSearch: bool = False
+    archived: bool = False  # read-only until unarchived (absent in older files: False)
     messages: list[ExportedMessage]
 
 

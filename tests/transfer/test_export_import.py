@@ -29,6 +29,8 @@ def test_export_import_export_gives_the_same_content(
         store_conversation(app, "alice", "Beans"),
         store_conversation(app, "alice", "Tomatoes", START + timedelta(days=1)),
     ]
+    archive = alice.call("PATCH", f"/api/v1/chat/session/{ids[1]}", {"archived": True})
+    assert archive.status_code == 200
     first = export_all(alice)
 
     report = import_file(bob, json.dumps(first).encode())
@@ -45,6 +47,8 @@ def test_export_import_export_gives_the_same_content(
     assert beans["messages"][2]["errorCode"] == "MODEL_UNAVAILABLE"
     assert beans["messages"][1]["sources"][0]["url"] == "https://example.com/garden"
     assert beans["createdAt"] == START.isoformat()
+    archived = {c["title"]: c["archived"] for c in contents(second)}
+    assert archived == {"Beans": False, "Tomatoes": True}
 
 
 def test_imported_conversation_can_be_read_and_continued(app: Flask, alice: ApiUser) -> None:

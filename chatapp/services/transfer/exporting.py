@@ -68,6 +68,7 @@ def exported_conversation(session: ChatSession, names: dict[str, str]) -> Export
         updatedAt=session.updated_at,
         personality=personality,
         webSearch=session.web_search,
+        archived=session.archived,
         messages=[exported_message(m) for m in session.messages],
     )
 

@@ -172,6 +172,7 @@ def store(user_id: int, conversation: ExportedConversation, digest: str) -> uuid
         updated_at=conversation.updatedAt,
         message_count=len(conversation.messages),
         web_search=conversation.webSearch,
+        archived=conversation.archived,
         import_fingerprint=digest,
     )
     session.messages = [
