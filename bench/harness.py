@@ -115,18 +115,26 @@ def prepare_database(env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], tmp: Path, workers: int, threads: int) -> Iterator[str]:
-    """Serve chatapp under gunicorn with ``gunicorn.conf.py``; yield its base URL."""
+def gunicorn(
+    env: dict[str, str],
+    tmp: Path,
+    workers: int,
+    threads: int,
+    app: str = "wsgi:app",
+    health: str = "/api/health",
+) -> Iterator[str]:
+    """Serve ``app`` (chatapp by default) under gunicorn with ``gunicorn.conf.py``; yield
+    its base URL."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--threads", str(threads), "wsgi:app",
+        "--threads", str(threads), app,
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
-    log = tmp / "gunicorn.log"
+    log = tmp / f"gunicorn-{port}.log"
     with running(command, env, log) as server:
-        wait_ready(f"{base_url}/api/health", server, log)
+        wait_ready(f"{base_url}{health}", server, log)
         yield base_url
 
 

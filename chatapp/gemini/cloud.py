@@ -1,12 +1,12 @@
-"""Gemini through one long-lived google-genai client, with a per-process chat cache."""
+"""Gemini through one long-lived google-genai client, with a per-process history cache."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +14,7 @@ import httpx2
 from google import genai
 from google.genai import types
 
+from chatapp.gemini import wire
 from chatapp.gemini.base import (
     TITLE_PROMPT,
     Grounding,
@@ -31,82 +32,80 @@ from chatapp.gemini.base import (
 from chatapp.gemini.failures import reply_text as _text
 from chatapp.gemini.failures import translate
 from chatapp.gemini.offline import OfflineModel
+from chatapp.gemini.wire import Content
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = [408, 429, 500, 502, 503, 504]
+# What a cached content costs besides its text: its (role, text) tuple and a slot.
+PAIR_BYTES = 64 + 8
 
 
 class ChatCache:
-    """A bounded per-process cache of SDK chat objects, one per conversation.
+    """Per conversation, the contents last sent to the model and its reply, bounded.
 
-    An entry is reused only while its own curated history equals what is stored;
-    otherwise the caller rebuilds it. After a streamed reply the SDK holds one model
-    turn per chunk, so such a chat never matches and is rebuilt, as it must be.
+    Each entry is the conversation in its wire form's compact shape, ``(role, text)``
+    pairs (docs/decisions.md: about 0.6 KB a 500-character content, where the SDK's
+    objects or wire dicts take 1-1.6 KB). An entry is used only while it equals the history
+    derived from the database, so it does not matter which worker served the last turn.
+    Entries are evicted least recently used past ``size`` entries or ``max_bytes``.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int = 256 * 1024 * 1024) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[str, Any]] = OrderedDict()
+        self._entries: OrderedDict[str, tuple[tuple[Content, ...], int]] = OrderedDict()
 
-    def get(self, key: str, history: list[Turn], system: str | None) -> Any | None:
-        """Return the cached chat if it matches ``history`` and ``system``."""
+    def contents(self, key: str, history: list[Turn]) -> tuple[Content, ...]:
+        """The contents of ``history``: the cached entry when it matches, else built."""
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-        digest, chat = entry
-        if digest != _digest(system) or _turns(chat.get_history(curated=True)) != history:
-            return None
-        return chat
+            if entry is not None:
+                self._entries.move_to_end(key)
+        if entry is not None and _same(entry[0], history):
+            return entry[0]
+        return tuple((turn.role, turn.text) for turn in history)
 
-    def put(self, key: str, system: str | None, chat: Any) -> None:
-        """Remember ``chat`` for ``key``, evicting the least recently used."""
+    def put(self, key: str, contents: tuple[Content, ...]) -> None:
+        """Remember ``contents`` for ``key``, evicting the least recently used."""
+        size = _size(contents)
         with self._lock:
-            self._entries[key] = (_digest(system), chat)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= old[1]
+            if size > self._max_bytes:
+                return
+            self._entries[key] = (contents, size)
+            self._bytes += size
+            while len(self._entries) > self._size or self._bytes > self._max_bytes:
+                self._bytes -= self._entries.popitem(last=False)[1][1]
 
     def __len__(self) -> int:
         return len(self._entries)
 
-
-def _digest(text: str | None) -> str:
-    """Fingerprint a system instruction."""
-    return hashlib.sha256((text or "").encode()).hexdigest()
-
-
-def _turns(contents: list[types.Content]) -> list[Turn]:
-    """Convert SDK contents to turns."""
-    return [
-        Turn(content.role or "user", "".join(part.text or "" for part in content.parts or []))
-        for content in contents
-    ]
+    @property
+    def bytes(self) -> int:
+        """The estimated memory the entries hold."""
+        return self._bytes
 
 
-def _contents(history: list[Turn]) -> list[types.Content]:
-    """Convert turns to SDK contents."""
-    return [types.Content(role=turn.role, parts=[types.Part(text=turn.text)]) for turn in history]
+def _same(contents: tuple[Content, ...], history: list[Turn]) -> bool:
+    """Whether cached contents are exactly ``history``."""
+    return len(contents) == len(history) and all(
+        role == turn.role and text == turn.text
+        for (role, text), turn in zip(contents, history, strict=True)
+    )
 
 
-def _config(system: str | None, web_search: bool = False) -> types.GenerateContentConfig | None:
-    """The request config: the system instruction and Google Search, when there are."""
-    if not system and not web_search:
-        return None
-    tools = [types.Tool(google_search=types.GoogleSearch())] if web_search else None
-    return types.GenerateContentConfig(system_instruction=system or None, tools=tools)
+def _size(contents: tuple[Content, ...]) -> int:
+    """Estimated bytes of cached contents: their texts and a pair per content."""
+    return sys.getsizeof(contents) + sum(PAIR_BYTES + sys.getsizeof(text) for _, text in contents)
 
 
 def _settings(system: str | None, grounding: Grounding | None) -> tuple[str | None, bool]:
     """A turn's system instruction (with its passages) and whether Google Search is on."""
     return grounded_system(system, grounding), bool(grounding and grounding.web_search)
-
-
-def _fingerprint(system: str | None, web_search: bool) -> str | None:
-    """What a cached chat's config is compared by: its instruction and its tools."""
-    return f"{system or ''}\x00google_search" if web_search else system
 
 
 def _usage(response: Any, usage: Usage) -> None:
@@ -153,24 +152,6 @@ class GeminiModel:
     embedding_dim: int = 768
     can_embed: bool = True
 
-    def _chat(
-        self, key: str, history: list[Turn], system: str | None, grounding: Grounding | None
-    ) -> Any:
-        """Return a chat object holding exactly ``history``, cached or rebuilt.
-
-        A turn's passages live only in its system instruction, so a chat built for one
-        grounded turn never matches the next turn's fingerprint and is rebuilt.
-        """
-        system, web_search = _settings(system, grounding)
-        fingerprint = _fingerprint(system, web_search)
-        chat = self.cache.get(key, history, fingerprint)
-        if chat is None:
-            chat = self.client.chats.create(
-                model=self.name, config=_config(system, web_search), history=_contents(history)
-            )
-            self.cache.put(key, fingerprint, chat)
-        return chat
-
     def send(
         self,
         key: str,
@@ -180,13 +161,10 @@ class GeminiModel:
         grounding: Grounding | None = None,
     ) -> tuple[str, Usage]:
         """Send ``message`` in the conversation ``key``; return the reply."""
-        usage = Usage()
-        try:
-            response = self._chat(key, history, system, grounding).send_message(message)
-            text = _text(response)
-        except Exception as exc:
-            raise translate(exc) from exc
-        _usage(response, usage)
+        sent = (*self.cache.contents(key, history), ("user", message))
+        text, usage = self._generate(sent, *_settings(system, grounding))
+        if text:
+            self.cache.put(key, (*sent, ("model", text)))
         return text, usage
 
     def stream(
@@ -197,53 +175,75 @@ class GeminiModel:
         system: str | None,
         grounding: Grounding | None = None,
     ) -> ReplyStream:
-        """Send ``message`` and stream the reply."""
-        chat = self._chat(key, history, system, grounding)
-        return self._stream(lambda: chat.send_message_stream(message))
+        """Send ``message`` and stream the reply; a whole reply is remembered for ``key``."""
+        sent = (*self.cache.contents(key, history), ("user", message))
+
+        def remember(text: str) -> None:
+            """Keep the conversation with its reply for the next turn."""
+            if text:
+                self.cache.put(key, (*sent, ("model", text)))
+
+        return self._stream(sent, *_settings(system, grounding), done=remember)
 
     def generate(
         self, prompt: str, system: str | None = None, grounding: Grounding | None = None
     ) -> tuple[str, Usage]:
         """Answer a one-off prompt."""
+        return self._generate((("user", prompt),), *_settings(system, grounding))
+
+    def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
+        """Answer a one-off prompt chunk by chunk."""
+        return self._stream((("user", prompt),), system, False)
+
+    def _generate(
+        self, contents: Sequence[Content], system: str | None, web_search: bool
+    ) -> tuple[str, Usage]:
+        """One generateContent request; the reply's text and usage."""
         usage = Usage()
+        path, body = wire.request_body(
+            self.client, self.name, wire.wire_contents(contents), system, web_search
+        )
         try:
-            response = self.client.models.generate_content(
-                model=self.name, contents=prompt, config=_config(*_settings(system, grounding))
-            )
+            response = wire.generate(self.client, path, body)
             text = _text(response)
         except Exception as exc:
             raise translate(exc) from exc
         _usage(response, usage)
         return text, usage
 
-    def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
-        """Answer a one-off prompt chunk by chunk."""
-        return self._stream(
-            lambda: self.client.models.generate_content_stream(
-                model=self.name, contents=prompt, config=_config(system)
-            )
+    def _stream(
+        self,
+        contents: Sequence[Content],
+        system: str | None,
+        web_search: bool,
+        done: Callable[[str], None] | None = None,
+    ) -> ReplyStream:
+        """A streamed request: text chunks, usage, errors translated; ``done(text)`` is
+        called with the whole reply when the stream ends normally."""
+        usage = Usage()
+        path, body = wire.request_body(
+            self.client, self.name, wire.wire_contents(contents), system, web_search
         )
 
-    def _stream(self, start: Any) -> ReplyStream:
-        """Wrap an SDK response iterator: text chunks, usage, errors translated."""
-        usage = Usage()
-        holder: dict[str, Any] = {}
-
         def chunks() -> Iterator[str]:
-            """Yield the non-empty text of each SDK chunk; close the response in any case."""
+            """Yield the non-empty text of each chunk; close the response in any case."""
+            responses = wire.generate_stream(self.client, path, body)
+            received: list[str] = []
             try:
-                holder["responses"] = responses = start()
                 for response in responses:
                     _usage(response, usage)
                     text = _text(response)
                     if text:
+                        received.append(text)
                         yield text
             except GeneratorExit:
                 raise
             except Exception as exc:
                 raise translate(exc) from exc
             finally:
-                _close(holder.get("responses"))
+                responses.close()
+            if done is not None:
+                done("".join(received))
 
         return ReplyStream(chunks(), usage)
 
@@ -281,13 +281,6 @@ class GeminiModel:
         return clean_title(text, message)
 
 
-def _close(responses: Any) -> None:
-    """Close an SDK response iterator so its HTTP connection is released."""
-    close = getattr(responses, "close", None)
-    if close is not None:
-        close()
-
-
 def build_model(config: dict[str, Any]) -> Model:
     """Build the model the configuration asks for."""
     if not config["GEMINI_API_KEY"]:
@@ -311,7 +304,7 @@ def build_model(config: dict[str, Any]) -> Model:
     return GeminiModel(
         client,
         config["GEMINI_MODEL"],
-        ChatCache(config["GEMINI_CHAT_CACHE"]),
+        ChatCache(config["GEMINI_CHAT_CACHE"], int(config["GEMINI_CHAT_CACHE_MB"] * 2**20)),
         embedding_model=config["GEMINI_EMBEDDING_MODEL"],
         embedding_dim=config["GEMINI_EMBEDDING_DIM"],
     )

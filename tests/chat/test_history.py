@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatapp.gemini import ChatCache, OfflineModel, Turn, _contents, clean_title, fallback_title
+from chatapp.gemini import ChatCache, OfflineModel, Turn, clean_title, fallback_title
 from chatapp.models import ChatMessage
 from chatapp.services.chat.context import estimate_tokens, model_history
 
@@ -119,26 +119,30 @@ def test_clean_title_tidies_the_model_output() -> None:
 
 def test_chat_cache_is_bounded_and_checks_history() -> None:
     """Entries are evicted least recently used; a mismatching entry is not returned."""
-
-    class FakeChat:
-        def __init__(self, history: list[Turn]) -> None:
-            self.history = history
-
-        def get_history(self, curated: bool) -> list:
-            return _contents(self.history)
-
     cache = ChatCache(2)
     history = [Turn("user", "a"), Turn("model", "A")]
     for key in ("one", "two"):
-        cache.put(key, None, FakeChat(history))
-    assert cache.get("one", history, None) is not None  # now the most recently used
-    cache.put("three", None, FakeChat(history))
+        cache.put(key, (("user", "a"), ("model", "A")))
+    cached = cache.contents("one", history)  # now the most recently used
+    cache.put("three", (("user", "a"), ("model", "A")))
 
     assert len(cache) == 2
-    assert cache.get("two", history, None) is None
-    assert cache.get("one", history, None) is not None
-    assert cache.get("one", history[:1], None) is None
-    assert cache.get("one", history, "a system prompt") is None
+    assert cache.contents("two", history) is not cache.contents("two", history)  # rebuilt
+    assert cache.contents("one", history) is cached
+    assert cache.contents("one", history[:1]) == (("user", "a"),)
+    assert cache.contents("one", [Turn("user", "a"), Turn("model", "B")])[1] == ("model", "B")
+
+
+def test_chat_cache_is_bounded_by_memory() -> None:
+    """Past its byte budget the cache evicts the least recently used conversations."""
+    entry = tuple(("user" if n % 2 else "model", "x" * 1000) for n in range(10))
+    cache = ChatCache(1000, max_bytes=35_000)
+    for key in ("one", "two", "three", "four"):
+        cache.put(key, entry)
+    assert len(cache) == 3
+    assert cache.bytes <= 35_000
+    cache.put("huge", entry * 10)  # larger than the whole budget: not kept
+    assert len(cache) == 3
 
 
 def test_offline_model_streams_word_by_word() -> None:

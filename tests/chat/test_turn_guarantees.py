@@ -75,15 +75,17 @@ def test_two_instances_alternate_turns_with_the_full_history(
 
 
 def test_cached_chat_is_reused_while_it_matches(app: Flask, alice: ApiUser) -> None:
-    """One instance keeps one chat object per conversation in its bounded cache."""
+    """One instance keeps each conversation's history in its bounded cache and reuses it."""
     session_id = alice.send("one").json["sessionId"]
     cache = app.extensions["gemini"].cache
     with app.app_context():
         key = str(db.session.scalars(select(ChatSession.id)).one())
-    cached = cache._entries[key][1]
+    cached = cache._entries[key][0]
+    assert cached == (("user", "one"), ("model", "Echo: one (turns=1)"))
 
     alice.send("two", session_id)
-    assert cache._entries[key][1] is cached
+    assert cache._entries[key][0][:2] is not cached  # a new entry, built on the cached one
+    assert cache._entries[key][0][:2] == cached
     assert len(cache) == 1
 
 
