@@ -25,7 +25,7 @@ MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
 @chat_limit
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
     """Send a message and wait for the whole reply (omit sessionId to start a chat)."""
-    session, reply = turns.send_message(
+    reply = turns.send_message(
         g.user,
         body.message,
         body.sessionId,
@@ -33,7 +33,7 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
         body.collectionIds,
         body.webSearch,
     )
-    return schemas.MessageOut.of(session, reply).body()
+    return schemas.MessageOut.of(reply).body()
 
 
 @bp.post(

@@ -78,9 +78,7 @@ def generate(
     return parse(response.body)
 
 
-def generate_stream(
-    client: genai.Client, path: str, body: dict[str, Any]
-) -> Iterator[Response]:
+def generate_stream(client: genai.Client, path: str, body: dict[str, Any]) -> Iterator[Response]:
     """POST ``:streamGenerateContent?alt=sse`` and yield each parsed chunk.
 
     Closing the iterator closes the HTTP response (the SDK's generator does).
