@@ -21,7 +21,6 @@ from tests.support.app import build_app, close_app, wire_config
 from tests.support.clients import ApiUser, AuthActions
 from tests.support.gemini_wire import GeminiWireServer
 
-
 QUOTE = '"'
 
 
