@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     lines = [
         f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, "
-        f"messages of {args.message_chars} characters; load before: {load()}"
+        f"messages of {args.message_chars} characters; load before: {harness.load()}"
     ]
     results: dict[str, Any] = {}
     with (
@@ -276,16 +276,11 @@ def main(argv: list[str] | None = None) -> int:
         for label, url in databases if args.flat_turns else []:
             more, results[f"flat_{label}"] = flat_report(label, flat(args, tmp, wire_url, url))
             lines += more
-    lines.append(f"load after: {load()}")
+    lines.append(f"load after: {harness.load()}")
     print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps({"results": results, "args": vars(args)}, default=str))
     return 0
-
-
-def load() -> str:
-    """The machine's load averages (1, 5, 15 minutes)."""
-    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -155,3 +155,8 @@ def summary_ms(values: Sequence[float]) -> str:
         f"p50 {percentile(values, 50) * 1000:.1f} ms, p99 {percentile(values, 99) * 1000:.1f} ms, "
         f"mean {statistics.fmean(values) * 1000:.1f} ms"
     )
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 minutes), to report with every number."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())

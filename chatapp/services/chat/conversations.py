@@ -154,9 +154,10 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
 
 def history_rows(session_id: uuid.UUID) -> list[Row[tuple[str, str, str]]]:
     """A conversation's ``(role, content, status)`` rows in order: what a turn's history is
-    derived from, read as plain rows (no ORM objects for hundreds of messages)."""
+    derived from, read as plain rows on the session's connection (no ORM loading for
+    hundreds of messages)."""
     return list(
-        db.session.execute(
+        db.session.connection().execute(
             select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
             .where(ChatMessage.session_id == session_id)
             .order_by(ChatMessage.position)
