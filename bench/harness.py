@@ -125,6 +125,20 @@ def gunicorn(
 ) -> Iterator[str]:
     """Serve ``app`` (chatapp by default) under gunicorn with ``gunicorn.conf.py``; yield
     its base URL."""
+    with gunicorn_process(env, tmp, workers, threads, app, health) as (base_url, _):
+        yield base_url
+
+
+@contextlib.contextmanager
+def gunicorn_process(
+    env: dict[str, str],
+    tmp: Path,
+    workers: int,
+    threads: int,
+    app: str = "wsgi:app",
+    health: str = "/api/health",
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As :func:`gunicorn`, yielding the base URL and the gunicorn master process."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
@@ -135,7 +149,20 @@ def gunicorn(
     log = tmp / f"gunicorn-{port}.log"
     with running(command, env, log) as server:
         wait_ready(f"{base_url}{health}", server, log)
-        yield base_url
+        yield base_url, server
+
+
+def worker_rss_mb(master: int) -> list[float]:
+    """The resident memory (MB) of each child process of ``master`` (gunicorn's workers)."""
+    sizes = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            if int(fields["PPid"]) == master:
+                sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sizes
 
 
 def percentile(values: Sequence[float], pct: float) -> float:

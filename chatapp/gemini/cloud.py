@@ -1,13 +1,10 @@
-"""Gemini through one long-lived google-genai client, with a per-process history cache."""
+"""Gemini through one long-lived google-genai client, requests built in wire form."""
 
 from __future__ import annotations
 
 import logging
-import sys
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
@@ -36,71 +33,11 @@ from chatapp.gemini.wire import Content
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = [408, 429, 500, 502, 503, 504]
-# What a cached content costs besides its text: its (role, text) tuple and a slot.
-PAIR_BYTES = 64 + 8
 
 
-class ChatCache:
-    """Per conversation, the contents last sent to the model and its reply, bounded.
-
-    Each entry is the conversation in its wire form's compact shape, ``(role, text)``
-    pairs (docs/decisions.md: about 0.6 KB a 500-character content, where the SDK's
-    objects or wire dicts take 1-1.6 KB). An entry is used only while it equals the history
-    derived from the database, so it does not matter which worker served the last turn.
-    Entries are evicted least recently used past ``size`` entries or ``max_bytes``.
-    """
-
-    def __init__(self, size: int, max_bytes: int = 256 * 1024 * 1024) -> None:
-        self._size = size
-        self._max_bytes = max_bytes
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[tuple[Content, ...], int]] = OrderedDict()
-
-    def contents(self, key: str, history: list[Turn]) -> tuple[Content, ...]:
-        """The contents of ``history``: the cached entry when it matches, else built."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
-                self._entries.move_to_end(key)
-        if entry is not None and _same(entry[0], history):
-            return entry[0]
-        return tuple((turn.role, turn.text) for turn in history)
-
-    def put(self, key: str, contents: tuple[Content, ...]) -> None:
-        """Remember ``contents`` for ``key``, evicting the least recently used."""
-        size = _size(contents)
-        with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= old[1]
-            if size > self._max_bytes:
-                return
-            self._entries[key] = (contents, size)
-            self._bytes += size
-            while len(self._entries) > self._size or self._bytes > self._max_bytes:
-                self._bytes -= self._entries.popitem(last=False)[1][1]
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    @property
-    def bytes(self) -> int:
-        """The estimated memory the entries hold."""
-        return self._bytes
-
-
-def _same(contents: tuple[Content, ...], history: list[Turn]) -> bool:
-    """Whether cached contents are exactly ``history``."""
-    return len(contents) == len(history) and all(
-        role == turn.role and text == turn.text
-        for (role, text), turn in zip(contents, history, strict=True)
-    )
-
-
-def _size(contents: tuple[Content, ...]) -> int:
-    """Estimated bytes of cached contents: their texts and a pair per content."""
-    return sys.getsizeof(contents) + sum(PAIR_BYTES + sys.getsizeof(text) for _, text in contents)
+def _contents(history: list[Turn], message: str) -> tuple[Content, ...]:
+    """The contents of a turn: the stored history, then the new message."""
+    return (*((turn.role, turn.text) for turn in history), ("user", message))
 
 
 def _settings(system: str | None, grounding: Grounding | None) -> tuple[str | None, bool]:
@@ -146,7 +83,6 @@ class GeminiModel:
 
     client: genai.Client
     name: str
-    cache: ChatCache = field(default_factory=lambda: ChatCache(1000))
     offline: bool = False
     embedding_model: str = "gemini-embedding-001"
     embedding_dim: int = 768
@@ -160,12 +96,12 @@ class GeminiModel:
         system: str | None,
         grounding: Grounding | None = None,
     ) -> tuple[str, Usage]:
-        """Send ``message`` in the conversation ``key``; return the reply."""
-        sent = (*self.cache.contents(key, history), ("user", message))
-        text, usage = self._generate(sent, *_settings(system, grounding))
-        if text:
-            self.cache.put(key, (*sent, ("model", text)))
-        return text, usage
+        """Send ``message`` after ``history``; return the reply.
+
+        ``key`` (the conversation) is not needed: every request is built from the history
+        as stored, in one pass (docs/decisions.md, "Requests in wire form").
+        """
+        return self._generate(_contents(history, message), *_settings(system, grounding))
 
     def stream(
         self,
@@ -175,15 +111,8 @@ class GeminiModel:
         system: str | None,
         grounding: Grounding | None = None,
     ) -> ReplyStream:
-        """Send ``message`` and stream the reply; a whole reply is remembered for ``key``."""
-        sent = (*self.cache.contents(key, history), ("user", message))
-
-        def remember(text: str) -> None:
-            """Keep the conversation with its reply for the next turn."""
-            if text:
-                self.cache.put(key, (*sent, ("model", text)))
-
-        return self._stream(sent, *_settings(system, grounding), done=remember)
+        """Send ``message`` after ``history`` and stream the reply."""
+        return self._stream(_contents(history, message), *_settings(system, grounding))
 
     def generate(
         self, prompt: str, system: str | None = None, grounding: Grounding | None = None
@@ -212,14 +141,9 @@ class GeminiModel:
         return text, usage
 
     def _stream(
-        self,
-        contents: Sequence[Content],
-        system: str | None,
-        web_search: bool,
-        done: Callable[[str], None] | None = None,
+        self, contents: Sequence[Content], system: str | None, web_search: bool
     ) -> ReplyStream:
-        """A streamed request: text chunks, usage, errors translated; ``done(text)`` is
-        called with the whole reply when the stream ends normally."""
+        """A streamed request: text chunks, usage, errors translated."""
         usage = Usage()
         path, body = wire.request_body(
             self.client, self.name, wire.wire_contents(contents), system, web_search
@@ -228,13 +152,11 @@ class GeminiModel:
         def chunks() -> Iterator[str]:
             """Yield the non-empty text of each chunk; close the response in any case."""
             responses = wire.generate_stream(self.client, path, body)
-            received: list[str] = []
             try:
                 for response in responses:
                     _usage(response, usage)
                     text = _text(response)
                     if text:
-                        received.append(text)
                         yield text
             except GeneratorExit:
                 raise
@@ -242,8 +164,6 @@ class GeminiModel:
                 raise translate(exc) from exc
             finally:
                 responses.close()
-            if done is not None:
-                done("".join(received))
 
         return ReplyStream(chunks(), usage)
 
@@ -304,7 +224,6 @@ def build_model(config: dict[str, Any]) -> Model:
     return GeminiModel(
         client,
         config["GEMINI_MODEL"],
-        ChatCache(config["GEMINI_CHAT_CACHE"], int(config["GEMINI_CHAT_CACHE_MB"] * 2**20)),
         embedding_model=config["GEMINI_EMBEDDING_MODEL"],
         embedding_dim=config["GEMINI_EMBEDDING_DIM"],
     )

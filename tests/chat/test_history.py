@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatapp.gemini import ChatCache, OfflineModel, Turn, clean_title, fallback_title
+from chatapp.gemini import OfflineModel, Turn, clean_title, fallback_title
 from chatapp.models import ChatMessage
 from chatapp.services.chat.context import estimate_tokens, model_history
 
@@ -115,34 +115,6 @@ def test_clean_title_tidies_the_model_output() -> None:
     """Quotes, markdown and a final period go; an empty answer falls back to the message."""
     assert clean_title('\n"**Sourdough Basics.**"\nextra line', "msg") == "Sourdough Basics"
     assert clean_title("  \n ", "first words of the message") == "first words of the message"
-
-
-def test_chat_cache_is_bounded_and_checks_history() -> None:
-    """Entries are evicted least recently used; a mismatching entry is not returned."""
-    cache = ChatCache(2)
-    history = [Turn("user", "a"), Turn("model", "A")]
-    for key in ("one", "two"):
-        cache.put(key, (("user", "a"), ("model", "A")))
-    cached = cache.contents("one", history)  # now the most recently used
-    cache.put("three", (("user", "a"), ("model", "A")))
-
-    assert len(cache) == 2
-    assert cache.contents("two", history) is not cache.contents("two", history)  # rebuilt
-    assert cache.contents("one", history) is cached
-    assert cache.contents("one", history[:1]) == (("user", "a"),)
-    assert cache.contents("one", [Turn("user", "a"), Turn("model", "B")])[1] == ("model", "B")
-
-
-def test_chat_cache_is_bounded_by_memory() -> None:
-    """Past its byte budget the cache evicts the least recently used conversations."""
-    entry = tuple(("user" if n % 2 else "model", "x" * 1000) for n in range(10))
-    cache = ChatCache(1000, max_bytes=35_000)
-    for key in ("one", "two", "three", "four"):
-        cache.put(key, entry)
-    assert len(cache) == 3
-    assert cache.bytes <= 35_000
-    cache.put("huge", entry * 10)  # larger than the whole budget: not kept
-    assert len(cache) == 3
 
 
 def test_offline_model_streams_word_by_word() -> None:
