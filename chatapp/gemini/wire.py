@@ -27,6 +27,8 @@ from google.genai import types
 # A stored content as the cache keeps it: ``(role, text)``.
 Content = tuple[str, str]
 Response = types.GenerateContentResponse
+# Longest system instruction whose converted request fields are memoised.
+MEMO_CHARS = 4000
 
 
 def wire_contents(contents: Sequence[Content]) -> list[dict[str, Any]]:
@@ -40,8 +42,9 @@ def _template(
 ) -> tuple[str, tuple[tuple[str, Any], ...]]:
     """The URL path and the non-content fields of a request, converted by the SDK once.
 
-    Memoised per (model, instruction, tools): an ungrounded conversation's config never
-    changes, and a grounded turn's is small.
+    Memoised per (model, instruction, tools) for instructions up to ``MEMO_CHARS`` (a
+    personality's prompt); a grounded turn's instruction holds its passages, is new every
+    turn, and is converted each time instead of being kept.
     """
     config = None
     if system or web_search:
@@ -64,7 +67,8 @@ def request_body(
     web_search: bool,
 ) -> tuple[str, dict[str, Any]]:
     """The model's path and the JSON body of one generateContent request."""
-    path, fields = _template(client, model, system, web_search)
+    template = _template if len(system or "") <= MEMO_CHARS else _template.__wrapped__
+    path, fields = template(client, model, system, web_search)
     body: dict[str, Any] = {"contents": contents}
     body.update(fields)  # shared and never modified: chatapp sets no ``extra_body``
     return path, body
