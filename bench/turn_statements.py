@@ -13,43 +13,13 @@ import argparse
 import sys
 import tempfile
 from collections import Counter
-from typing import Any
-
-from sqlalchemy import event
 
 from tests.support.app import build_app, close_app, wire_config
 from tests.support.clients import ApiUser, AuthActions
 from tests.support.gemini_wire import GeminiWireServer
+from tests.support.statements import Recorder
 
 QUOTE = '"'
-
-
-class Recorder:
-    """Every statement and commit an engine sees while ``on`` is set."""
-
-    def __init__(self, engine: Any) -> None:
-        self.on = False
-        self.statements: list[str] = []
-        self.commits = 0
-        event.listen(engine, "before_cursor_execute", self._statement)
-        event.listen(engine, "commit", self._commit)
-
-    def _statement(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if self.on:
-            self.statements.append(" ".join(statement.split()))
-
-    def _commit(self, conn: Any) -> None:
-        if self.on:
-            self.commits += 1
-
-    def measure(self, action: Any) -> tuple[list[str], int]:
-        """The statements and commits of ``action()``."""
-        self.statements, self.commits, self.on = [], 0, True
-        try:
-            action()
-        finally:
-            self.on = False
-        return self.statements, self.commits
 
 
 def kind(statement: str) -> str:
