@@ -27,14 +27,18 @@ serve: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-## Benchmarks under gunicorn against a local Gemini wire server (docs/benchmarks.md):
-## chat turns (BENCH_ARGS) and streams (STREAM_ARGS); knowledge retrieval (RETRIEVAL_ARGS),
+## Benchmarks under gunicorn against a local Gemini wire server (docs/benchmarks.md), each
+## printing its targets with a verdict: chat turns against a minimal app and flat cost
+## (BENCH_ARGS), reading big histories and lists (PAGES_ARGS), a worker's memory after many
+## long conversations (MEMORY_ARGS), streams (STREAM_ARGS); knowledge retrieval (RETRIEVAL_ARGS),
 ## indexing (INDEXING_ARGS), retrieval quality, and grounded against plain turns (GROUNDED_ARGS);
 ## message search over 1M messages (SEARCH_ARGS). BENCH_DATABASE_URL: a PostgreSQL database
 ## the knowledge benchmarks may fill (without it they measure SQLite only).
 BENCH_DATABASE_URL ?=
 bench: $(VENV)/.installed
-	$(PY) -m bench.chat_turns $(BENCH_ARGS)
+	$(PY) -m bench.chat_turns --database-url "$(BENCH_DATABASE_URL)" $(BENCH_ARGS)
+	$(PY) -m bench.history_pages --database-url "$(BENCH_DATABASE_URL)" $(PAGES_ARGS)
+	$(PY) -m bench.chat_memory $(MEMORY_ARGS)
 	$(PY) -m bench.streams $(STREAM_ARGS)
 	$(PY) -m bench.retrieval --database-url "$(BENCH_DATABASE_URL)" $(RETRIEVAL_ARGS)
 	$(PY) -m bench.indexing --database-url "$(BENCH_DATABASE_URL)" $(INDEXING_ARGS)

@@ -1,23 +1,27 @@
-"""Benchmark chat turns: chatapp under gunicorn against a zero-latency Gemini wire server.
+"""Benchmark chat turns against a minimal app (issue 15, targets 1 and 2), under gunicorn.
 
-One command (``make bench``, or ``python bench/chat_turns.py --clients 8 --turns 200``):
+One command (``make bench``, or ``python -m bench.chat_turns``), against a zero-latency
+Gemini wire server (``tests.support.gemini_wire``) run as its own process:
 
-1. starts ``python -m tests.support.gemini_wire`` (no delay) and, on a fresh SQLite database in a
-   temporary directory (or ``--database-url``), runs ``flask init-db``, creates a user and
-   an API token with the CLI, and starts gunicorn with ``gunicorn.conf.py``;
-2. ``--clients`` threads each hold one conversation and send ``--turns`` messages through
-   ``POST /api/v1/chat/message``, one after another;
-3. as the baseline, in the same run, the same number of threads call the raw google-genai
-   SDK against the same wire server, each sending the same growing history a chat sends;
-4. prints turns/s, p50/p99 latency, early (turns 1-10) against late (last 10) latency, and
-   whether the targets are met: a chat turn at >= 60% of the raw SDK rate, and late turns
-   no slower than 1.2x early ones.
+1. **Rate** (target 1): for each conversation length in ``--turns`` (30 and 300), on fresh
+   SQLite files, ``--clients`` threads each hold one conversation through
+   - the baseline, ``bench.minimal_app`` (Flask + sqlite3 + google-genai: per turn one
+     SELECT, ``chats.create(history=...)`` + ``send_message``, two INSERTs),
+   - chatapp's ``POST /api/v1/chat/message``, and
+   - chatapp's ``POST /api/v1/chat/message/stream``,
+   each under gunicorn with the same settings (``gunicorn.conf.py``, ``--workers`` x
+   ``--threads``). Target: chatapp at >= 1.5x the baseline's turns/s with 30-turn
+   conversations and >= 3x with 300-turn ones, streamed and not.
+2. **Flat cost** (target 2): one client, one conversation of ``--flat-turns`` turns through
+   ``POST /api/v1/chat/message``, on SQLite and (with ``--database-url``) PostgreSQL: the
+   median of the last 10 turns at most 2x the median of turns 1-10.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -29,15 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-from google import genai
-from google.genai import types
 
 from bench import harness
 
-MODEL = "gemini-bench"  # what harness.app_environment configures
 EDGE = 10  # turns counted as "early" and as "late"
-RATE_TARGET = 0.60
-GROWTH_TARGET = 1.20
+RATE_TARGETS = {30: 1.5, 300: 3.0}  # chatapp turns/s over the baseline's, per length
+GROWTH_TARGET = 2.0
 
 
 @dataclass
@@ -53,7 +54,7 @@ class Run:
         """Every latency of the run."""
         return [value for client in self.latencies for value in client]
 
-    def turns(self, start: int, stop: int) -> list[float]:
+    def turns(self, start: int, stop: int | None) -> list[float]:
         """Latencies of turns ``start..stop-1`` (0-based) across clients."""
         return [value for client in self.latencies for value in client[start:stop]]
 
@@ -61,18 +62,15 @@ class Run:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=8, help="concurrent conversations")
-    parser.add_argument("--turns", type=int, default=200, help="messages per conversation")
+    parser.add_argument("--clients", type=int, default=4, help="concurrent conversations")
+    parser.add_argument(
+        "--turns", type=int, nargs="*", default=[30, 300], help="conversation lengths (rate)"
+    )
+    parser.add_argument("--flat-turns", type=int, default=300, help="0: skip target 2")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers")
     parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
-    parser.add_argument("--database-url", default="", help="default: fresh SQLite in a tmp dir")
-    parser.add_argument("--redis-url", default="", help="REDIS_URL for the app (optional)")
+    parser.add_argument("--database-url", default="", help="PostgreSQL for target 2 (optional)")
     parser.add_argument("--message-chars", type=int, default=120, help="size of each message")
-    parser.add_argument(
-        "--sdk-dicts",
-        action="store_true",
-        help="baseline sends plain dicts instead of types.Content (the SDK validates them faster)",
-    )
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     return parser.parse_args(argv)
 
@@ -83,18 +81,15 @@ def message(client: int, turn: int, chars: int) -> str:
     return (text * (chars // len(text) + 1))[:chars]
 
 
-def chat_conversation(base_url: str, token: str, client: int, args: Any) -> list[float]:
-    """Hold one conversation through the chat API; return each turn's latency."""
+def minimal_conversation(base_url: str, client: int, turns: int, chars: int) -> list[float]:
+    """Hold one conversation with the minimal app; return each turn's latency."""
     latencies = []
     session_id = None
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx2.Client(base_url=base_url, headers=headers, timeout=120) as http:
-        for turn in range(args.turns):
-            body: dict[str, Any] = {"message": message(client, turn, args.message_chars)}
-            if session_id:
-                body["sessionId"] = session_id
+    with httpx2.Client(base_url=base_url, timeout=120) as http:
+        for turn in range(turns):
+            body = {"message": message(client, turn, chars), "sessionId": session_id}
             started = time.perf_counter()
-            response = http.post("/api/v1/chat/message", json=body)
+            response = http.post("/message", json=body)
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise RuntimeError(f"turn {turn}: {response.status_code} {response.text}")
@@ -102,24 +97,42 @@ def chat_conversation(base_url: str, token: str, client: int, args: Any) -> list
     return latencies
 
 
-def sdk_conversation(sdk: genai.Client, client: int, args: Any) -> list[float]:
-    """The baseline: the same conversation straight through the SDK; return latencies."""
+def chat_conversation(
+    base_url: str, token: str, client: int, turns: int, chars: int, streamed: bool
+) -> list[float]:
+    """Hold one conversation through chatapp's chat API; return each turn's latency."""
     latencies = []
-    history: list[Any] = []
-    for turn in range(args.turns):
-        history.append(content("user", message(client, turn, args.message_chars), args))
-        started = time.perf_counter()
-        response = sdk.models.generate_content(model=MODEL, contents=history)
-        latencies.append(time.perf_counter() - started)
-        history.append(content("model", response.text, args))
+    session_id = None
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx2.Client(base_url=base_url, headers=headers, timeout=120) as http:
+        for turn in range(turns):
+            body: dict[str, Any] = {"message": message(client, turn, chars)}
+            if session_id:
+                body["sessionId"] = session_id
+            started = time.perf_counter()
+            session_id = (streamed_turn if streamed else whole_turn)(http, body)
+            latencies.append(time.perf_counter() - started)
     return latencies
 
 
-def content(role: str, text: str, args: Any) -> Any:
-    """One turn for the SDK: a ``types.Content`` as chatapp sends, or a plain dict."""
-    if args.sdk_dicts:
-        return {"role": role, "parts": [{"text": text}]}
-    return types.Content(role=role, parts=[types.Part(text=text)])
+def whole_turn(http: httpx2.Client, body: dict[str, Any]) -> str:
+    """One ``POST /api/v1/chat/message``; the conversation's id."""
+    response = http.post("/api/v1/chat/message", json=body)
+    if response.status_code != 200:
+        raise RuntimeError(f"{response.status_code} {response.text}")
+    return response.json()["sessionId"]
+
+
+def streamed_turn(http: httpx2.Client, body: dict[str, Any]) -> str:
+    """One ``POST /api/v1/chat/message/stream`` read to its ``end`` event; the id."""
+    events = []
+    with http.stream("POST", "/api/v1/chat/message/stream", json=body) as response:
+        for line in response.iter_lines():
+            if line.startswith("data:"):
+                events.append(json.loads(line[5:]))
+    if not events or events[-1]["type"] != "end":
+        raise RuntimeError(f"stream did not end: {events[-1:]}")
+    return events[0]["sessionId"]
 
 
 def in_parallel(name: str, clients: int, work: Callable[[int], list[float]]) -> Run:
@@ -160,77 +173,113 @@ def summary(run: Run) -> dict[str, float]:
     }
 
 
-def report(chat: dict[str, float], raw: dict[str, float], args: Any) -> str:
-    """A table of both runs and the verdict on each target."""
-    rows = [
-        ("turns/s", "turns_per_s", "{:.1f}"),
-        ("p50 latency (ms)", "p50_ms", "{:.1f}"),
-        ("p99 latency (ms)", "p99_ms", "{:.1f}"),
-        (f"early turns 1-{EDGE}, median (ms)", "early_ms", "{:.1f}"),
-        (f"late turns (last {EDGE}), median (ms)", "late_ms", "{:.1f}"),
-        ("late / early", "late_over_early", "{:.2f}"),
-    ]
-    lines = [
-        f"{args.clients} clients x {args.turns} turns, gunicorn {args.workers} workers x "
-        f"{args.threads} threads, database {args.database_url or 'SQLite (temp file)'}"
-        + (", baseline sends dicts" if args.sdk_dicts else "")
-        + (f", redis {args.redis_url}" if args.redis_url else ""),
-        f"{'':38}{'chat API':>12}{'raw SDK':>12}",
-    ]
-    for label, key, fmt in rows:
-        lines.append(f"{label:38}{fmt.format(chat[key]):>12}{fmt.format(raw[key]):>12}")
-    share = chat["turns_per_s"] / raw["turns_per_s"]
-    growth = chat["late_over_early"]
-    lines.append(
-        f"chat rate / raw SDK rate: {share:.0%} (target >= {RATE_TARGET:.0%}: "
-        f"{'met' if share >= RATE_TARGET else 'NOT met'})"
-    )
-    lines.append(
-        f"chat late / early latency: {growth:.2f}x (target <= {GROWTH_TARGET}x: "
-        f"{'met' if growth <= GROWTH_TARGET else 'NOT met'})"
-    )
-    return "\n".join(lines)
+def rate(args: Any, tmp: Path, wire_url: str, turns: int) -> dict[str, Run]:
+    """Target 1 at one conversation length: the baseline, then chatapp whole and streamed."""
+    runs = {}
+    env = dict(os.environ, GEMINI_BASE_URL=wire_url, GEMINI_MODEL="gemini-bench")
+    env.update(MINIMAL_DB=str(tmp / f"minimal-{turns}.db"), PYTHONPATH=str(harness.ROOT))
+    with harness.gunicorn(
+        env, tmp, args.workers, args.threads, "bench.minimal_app:app", "/health"
+    ) as base:
+        warm_up(lambda: minimal_conversation(base, 99, 2, args.message_chars), args)
+        runs["minimal app"] = in_parallel(
+            "minimal", args.clients,
+            lambda n: minimal_conversation(base, n, turns, args.message_chars),
+        )  # fmt: skip
+    env = harness.app_environment(f"sqlite:///{tmp / f'chat-{turns}.db'}", wire_url)
+    token = harness.prepare_database(env)
+    with harness.gunicorn(env, tmp, args.workers, args.threads) as base:
+        for streamed in (False, True):
+            warm_up(lambda s=streamed: chat_conversation(base, token, 99, 2, 100, s), args)
+        for name, streamed in (("chatapp", False), ("chatapp stream", True)):
+            runs[name] = in_parallel(
+                name, args.clients,
+                lambda n, s=streamed: chat_conversation(
+                    base, token, n, turns, args.message_chars, s
+                ),
+            )  # fmt: skip
+    return runs
 
 
-def benchmark(args: Any, tmp: Path) -> tuple[dict[str, float], dict[str, float]]:
-    """Start the servers, run both phases, and return their summaries."""
-    with harness.wire_server(tmp) as wire_url:
-        database_url = args.database_url or f"sqlite:///{tmp / 'bench.db'}"
-        env = harness.app_environment(database_url, wire_url, args.redis_url)
-        token = harness.prepare_database(env)
-        with harness.gunicorn(env, tmp, args.workers, args.threads) as base_url:
-            chat = in_parallel(
-                "chat", args.clients, lambda n: chat_conversation(base_url, token, n, args)
-            )
-        sdk = genai.Client(api_key="bench-key", http_options=sdk_options(wire_url))
-        raw = in_parallel("raw SDK", args.clients, lambda n: sdk_conversation(sdk, n, args))
-        sdk.close()
-    return summary(chat), summary(raw)
+def flat(args: Any, tmp: Path, wire_url: str, database_url: str) -> Run:
+    """Target 2 on one database: one client, one long conversation."""
+    env = harness.app_environment(database_url, wire_url)
+    token = harness.prepare_database(env)
+    with harness.gunicorn(env, tmp, args.workers, args.threads) as base:
+        warm_up(lambda: chat_conversation(base, token, 99, 2, 100, False), args)
+        return in_parallel(
+            "flat", 1,
+            lambda n: chat_conversation(base, token, n, args.flat_turns, args.message_chars, False),
+        )  # fmt: skip
 
 
-def sdk_options(wire_url: str) -> types.HttpOptions:
-    """The same HTTP options chatapp's gemini module uses by default (3 attempts)."""
-    retry = types.HttpRetryOptions(
-        attempts=3,
-        initial_delay=0.5,
-        max_delay=8.0,
-        http_status_codes=[408, 429, 500, 502, 503, 504],
+def warm_up(conversation: Callable[[], Any], args: Any) -> None:
+    """Have every worker import and connect before a phase is timed."""
+    in_parallel("warm-up", 2 * args.workers, lambda n: conversation())
+
+
+def verdict(ok: bool) -> str:
+    """The word for a target."""
+    return "met" if ok else "NOT met"
+
+
+def rate_report(turns: int, runs: dict[str, Run]) -> tuple[list[str], dict[str, Any]]:
+    """Lines and numbers of target 1 at one length."""
+    numbers = {name: summary(run) for name, run in runs.items()}
+    base = numbers["minimal app"]["turns_per_s"]
+    target = RATE_TARGETS.get(turns, RATE_TARGETS[300])
+    lines = [f"target 1, {turns}-turn conversations:"]
+    for name, values in numbers.items():
+        ratio = values["turns_per_s"] / base
+        line = (
+            f"  {name:16} {values['turns_per_s']:7.1f} turns/s  p50 {values['p50_ms']:6.1f} ms"
+            f"  p99 {values['p99_ms']:6.1f} ms  x{ratio:.2f}"
+        )
+        if name != "minimal app":
+            line += f"  (target >= {target}x: {verdict(ratio >= target)})"
+            values["ratio"] = ratio
+        lines.append(line)
+    return lines, numbers
+
+
+def flat_report(name: str, run: Run) -> tuple[list[str], dict[str, Any]]:
+    """Lines and numbers of target 2 on one database."""
+    values = summary(run)
+    growth = values["late_over_early"]
+    line = (
+        f"target 2, {name}: turns 1-{EDGE} median {values['early_ms']:.1f} ms, last {EDGE} "
+        f"median {values['late_ms']:.1f} ms: {growth:.2f}x (target <= {GROWTH_TARGET}x: "
+        f"{verdict(growth <= GROWTH_TARGET)})"
     )
-    return types.HttpOptions(
-        base_url=wire_url, api_version="v1beta", timeout=60_000, retry_options=retry
-    )
+    return [line], values
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the report."""
     args = parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as tmp:
-        chat, raw = benchmark(args, Path(tmp))
-    print(report(chat, raw, args))
+    lines = [
+        f"{args.clients} clients, gunicorn {args.workers} workers x {args.threads} threads, "
+        f"messages of {args.message_chars} characters; load before: {harness.load()}"
+    ]
+    results: dict[str, Any] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="chatapp-bench-") as name,
+        harness.wire_server(Path(name)) as wire_url,
+    ):
+        tmp = Path(name)
+        for turns in args.turns:
+            more, results[f"rate_{turns}"] = rate_report(turns, rate(args, tmp, wire_url, turns))
+            lines += more
+        databases = [("SQLite", f"sqlite:///{tmp / 'flat.db'}")]
+        if args.database_url:
+            databases.append(("PostgreSQL", args.database_url))
+        for label, url in databases if args.flat_turns else []:
+            more, results[f"flat_{label}"] = flat_report(label, flat(args, tmp, wire_url, url))
+            lines += more
+    lines.append(f"load after: {harness.load()}")
+    print("\n".join(lines))
     if args.json:
-        args.json.write_text(
-            json.dumps({"chat": chat, "raw_sdk": raw, "args": vars(args)}, default=str, indent=2)
-        )
+        args.json.write_text(json.dumps({"results": results, "args": vars(args)}, default=str))
     return 0
 
 

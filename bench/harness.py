@@ -115,19 +115,54 @@ def prepare_database(env: dict[str, str]) -> str:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], tmp: Path, workers: int, threads: int) -> Iterator[str]:
-    """Serve chatapp under gunicorn with ``gunicorn.conf.py``; yield its base URL."""
+def gunicorn(
+    env: dict[str, str],
+    tmp: Path,
+    workers: int,
+    threads: int,
+    app: str = "wsgi:app",
+    health: str = "/api/health",
+) -> Iterator[str]:
+    """Serve ``app`` (chatapp by default) under gunicorn with ``gunicorn.conf.py``; yield
+    its base URL."""
+    with gunicorn_process(env, tmp, workers, threads, app, health) as (base_url, _):
+        yield base_url
+
+
+@contextlib.contextmanager
+def gunicorn_process(
+    env: dict[str, str],
+    tmp: Path,
+    workers: int,
+    threads: int,
+    app: str = "wsgi:app",
+    health: str = "/api/health",
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As :func:`gunicorn`, yielding the base URL and the gunicorn master process."""
     port = free_port()
     command = [
         sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-        "--threads", str(threads), "wsgi:app",
+        "--threads", str(threads), app,
     ]  # fmt: skip
     base_url = f"http://127.0.0.1:{port}"
-    log = tmp / "gunicorn.log"
+    log = tmp / f"gunicorn-{port}.log"
     with running(command, env, log) as server:
-        wait_ready(f"{base_url}/api/health", server, log)
-        yield base_url
+        wait_ready(f"{base_url}{health}", server, log)
+        yield base_url, server
+
+
+def worker_rss_mb(master: int) -> list[float]:
+    """The resident memory (MB) of each child process of ``master`` (gunicorn's workers)."""
+    sizes = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            if int(fields["PPid"]) == master:
+                sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+    return sizes
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -147,3 +182,8 @@ def summary_ms(values: Sequence[float]) -> str:
         f"p50 {percentile(values, 50) * 1000:.1f} ms, p99 {percentile(values, 99) * 1000:.1f} ms, "
         f"mean {statistics.fmean(values) * 1000:.1f} ms"
     )
+
+
+def load() -> str:
+    """The machine's load averages (1, 5, 15 minutes), to report with every number."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())

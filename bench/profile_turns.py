@@ -33,7 +33,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, GeminiWireServer(max_records=10) as server:
         url = args.database_url or f"sqlite:///{tmp}/profile.db"
-        app = build_app(url, **wire_config(server, GEMINI_TIMEOUT=60))
+        app = build_app(url, **wire_config(server, GEMINI_TIMEOUT=60, RATELIMIT_ENABLED=False))
         client = app.test_client()
         user = ApiUser(client, AuthActions(app, client).headers("alice"))
         session_id, profiler = None, Profiler(interval=0.0005)

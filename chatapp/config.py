@@ -33,7 +33,6 @@ class Config:
     GEMINI_TIMEOUT = 60.0  # seconds
     GEMINI_RETRIES = 3  # attempts for 408/429/5xx before a reply starts
     GEMINI_MAX_CONNECTIONS = 1000  # open connections to the model per worker process
-    GEMINI_CHAT_CACHE = 1000  # chat objects kept per process
     OFFLINE_MODEL_DELAY = 0.02  # seconds between the offline model's streamed words
 
     CHAT_MAX_MESSAGE_CHARS = 32000  # longest user message

@@ -4,6 +4,8 @@ then sanitised (nh3), so nothing in a message can run script in the page."""
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import nh3
@@ -57,12 +59,57 @@ CITE_OPEN, CITE_CLOSE = "\ue000", "\ue001"
 _CITE = re.compile(f"{CITE_OPEN}(\\d+){CITE_CLOSE}")
 
 
+class _Rendered:
+    """A per-process memo of rendered messages, least recently used first out, bounded by
+    the characters it holds: a stored message never changes, and rendering is most of the
+    cost of reading a page of a conversation (docs/benchmarks.md)."""
+
+    def __init__(self, max_chars: int) -> None:
+        self._max_chars = max_chars
+        self._chars = 0
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, int, str], str] = OrderedDict()
+
+    def get(self, key: tuple[str, int, str]) -> str | None:
+        """The HTML rendered for ``key`` before, if still held."""
+        with self._lock:
+            html = self._entries.get(key)
+            if html is not None:
+                self._entries.move_to_end(key)
+            return html
+
+    def put(self, key: tuple[str, int, str], html: str) -> None:
+        """Hold ``html`` for ``key``, dropping the least recently used past the bound."""
+        size = len(key[0]) + len(html)
+        with self._lock:
+            if key in self._entries or size > self._max_chars:
+                return
+            self._entries[key] = html
+            self._chars += size
+            while self._chars > self._max_chars:
+                (text, _, _), old = self._entries.popitem(last=False)
+                self._chars -= len(text) + len(old)
+
+
+_RENDERED = _Rendered(8 * 1024 * 1024)
+
+
 def render_markdown(text: str, sources: int = 0, anchor_prefix: str = "source") -> str:
-    """Render message text to sanitised HTML.
+    """Render message text to sanitised HTML (memoised: see :class:`_Rendered`).
 
     With ``sources``, each marker ``[n]`` (1 ≤ n ≤ sources, outside code) becomes a link
     to ``#{anchor_prefix}-{n}``; the links are added before sanitising, like all markup.
     """
+    key = (text, sources, anchor_prefix)
+    html = _RENDERED.get(key)
+    if html is None:
+        html = _render(text, sources, anchor_prefix)
+        _RENDERED.put(key, html)
+    return html
+
+
+def _render(text: str, sources: int, anchor_prefix: str) -> str:
+    """Render message text to sanitised HTML (see :func:`render_markdown`)."""
     text = text.replace(CITE_OPEN, "").replace(CITE_CLOSE, "")
     if sources:
         text = citations.link(text, sources, lambda n: f"{CITE_OPEN}{n}{CITE_CLOSE}")

@@ -1,4 +1,4 @@
-"""The chat-turn benchmark runs from one command and reports both phases."""
+"""The chat-turn benchmark runs from one command and reports every phase with a verdict."""
 
 from __future__ import annotations
 
@@ -43,15 +43,17 @@ def run_bench(module: str, *args: str, timeout: float = 120) -> subprocess.Compl
 
 
 def test_benchmark_runs_end_to_end(tmp_path: Path) -> None:
-    """A tiny run starts the wire server and gunicorn, and reports both phases."""
+    """A tiny run serves the minimal app and chatapp, and reports targets 1 and 2."""
     out = tmp_path / "bench.json"
-    args = ["--clients", "2", "--turns", "3", "--workers", "1", "--threads", "2"]
-    done = run_bench("chat_turns", *args, "--json", str(out))
+    args = ["--clients", "2", "--turns", "3", "--flat-turns", "4", "--workers", "1"]
+    done = run_bench("chat_turns", *args, "--threads", "2", "--json", str(out), timeout=300)
 
-    assert "chat rate / raw SDK rate" in done.stdout
-    results = json.loads(out.read_text())
-    assert results["chat"]["turns_per_s"] > 0
-    assert results["raw_sdk"]["turns_per_s"] > 0
+    assert "target 1, 3-turn conversations" in done.stdout
+    assert "target 2, SQLite" in done.stdout
+    results = json.loads(out.read_text())["results"]
+    for phase in ("minimal app", "chatapp", "chatapp stream"):
+        assert results["rate_3"][phase]["turns_per_s"] > 0
+    assert results["flat_SQLite"]["late_over_early"] > 0
 
 
 def test_message_search_benchmark_runs(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ TURN_ERRORS = {**MODEL_ERRORS, **schemas.errors(410)}
 @chat_limit
 def send_message(body: schemas.MessageIn) -> dict[str, Any]:
     """Send a message and wait for the whole reply (omit sessionId to start a chat)."""
-    session, reply = turns.send_message(
+    reply = turns.send_message(
         g.user,
         body.message,
         body.sessionId,
@@ -35,7 +35,7 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
         body.collectionIds,
         body.webSearch,
     )
-    return schemas.MessageOut.of(session, reply).body()
+    return schemas.MessageOut.of(reply).body()
 
 
 @bp.post(

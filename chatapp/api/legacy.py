@@ -42,8 +42,8 @@ def require_self(user_id: str | int) -> None:
 def legacy_chat(body: schemas.LegacyChatIn) -> dict[str, Any]:
     """Send a message; omitting chat_id starts a conversation."""
     require_self(body.user_id)
-    session, reply = turns.send_message(g.user, body.message, body.chat_id)
-    return schemas.LegacyChatOut(response=reply.content, chat_id=str(session.id)).body()
+    reply = turns.send_message(g.user, body.message, body.chat_id)
+    return schemas.LegacyChatOut(response=reply.content, chat_id=str(reply.session_id)).body()
 
 
 @bp.get(

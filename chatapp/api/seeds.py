@@ -54,7 +54,7 @@ def chat(body: schemas.SeedChatIn) -> dict[str, Any]:
     if body.prompt is not None:
         return answer_prompt(body.prompt, body.collectionIds, bool(body.webSearch))
     assert body.message is not None  # problems() said so
-    _, reply = turns.send_message(
+    reply = turns.send_message(
         g.user, body.message, body.sessionId, None, body.collectionIds, body.webSearch
     )
     return schemas.SeedReplyOut.of(reply).body()
@@ -68,8 +68,8 @@ def chat(body: schemas.SeedChatIn) -> dict[str, Any]:
 @chat_limit
 def send_message(path: schemas.SessionPath, body: schemas.SeedMessageIn) -> dict[str, Any]:
     """Seed 000's message: a turn in the conversation; the stored reply comes back too."""
-    _, reply = turns.send_message(g.user, body.content, path.session_id)
-    return schemas.SeedMessageSent(reply=schemas.SeedMessage.of(reply)).body()
+    reply = turns.send_message(g.user, body.content, path.session_id)
+    return schemas.SeedMessageSent(reply=schemas.SeedMessage.of_reply(reply)).body()
 
 
 @bp.get(

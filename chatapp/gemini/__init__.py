@@ -25,14 +25,13 @@ from chatapp.gemini.base import (
     fallback_title,
 )
 from chatapp.gemini.base import Passage as GroundingPassage
-from chatapp.gemini.cloud import ChatCache, GeminiModel, _contents, build_model
+from chatapp.gemini.cloud import GeminiModel, build_model
 from chatapp.gemini.failures import translate
 from chatapp.gemini.offline import OFFLINE_NOTICE, OfflineModel
 
 __all__ = [
     "OFFLINE_NOTICE",
     "TITLE_PROMPT",
-    "ChatCache",
     "GeminiModel",
     "Grounding",
     "GroundingPassage",
@@ -43,7 +42,6 @@ __all__ = [
     "Turn",
     "Usage",
     "WebGrounding",
-    "_contents",
     "build_model",
     "clean_title",
     "estimate_tokens",

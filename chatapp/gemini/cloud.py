@@ -1,19 +1,17 @@
-"""Gemini through one long-lived google-genai client, with a per-process chat cache."""
+"""Gemini through one long-lived google-genai client, requests built in wire form."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import httpx2
 from google import genai
 from google.genai import types
 
+from chatapp.gemini import wire
 from chatapp.gemini.base import (
     TITLE_PROMPT,
     Grounding,
@@ -31,82 +29,20 @@ from chatapp.gemini.base import (
 from chatapp.gemini.failures import reply_text as _text
 from chatapp.gemini.failures import translate
 from chatapp.gemini.offline import OfflineModel
+from chatapp.gemini.wire import Content
 
 log = logging.getLogger(__name__)
 RETRY_STATUSES = [408, 429, 500, 502, 503, 504]
 
 
-class ChatCache:
-    """A bounded per-process cache of SDK chat objects, one per conversation.
-
-    An entry is reused only while its own curated history equals what is stored;
-    otherwise the caller rebuilds it. After a streamed reply the SDK holds one model
-    turn per chunk, so such a chat never matches and is rebuilt, as it must be.
-    """
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[str, Any]] = OrderedDict()
-
-    def get(self, key: str, history: list[Turn], system: str | None) -> Any | None:
-        """Return the cached chat if it matches ``history`` and ``system``."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            self._entries.move_to_end(key)
-        digest, chat = entry
-        if digest != _digest(system) or _turns(chat.get_history(curated=True)) != history:
-            return None
-        return chat
-
-    def put(self, key: str, system: str | None, chat: Any) -> None:
-        """Remember ``chat`` for ``key``, evicting the least recently used."""
-        with self._lock:
-            self._entries[key] = (_digest(system), chat)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-def _digest(text: str | None) -> str:
-    """Fingerprint a system instruction."""
-    return hashlib.sha256((text or "").encode()).hexdigest()
-
-
-def _turns(contents: list[types.Content]) -> list[Turn]:
-    """Convert SDK contents to turns."""
-    return [
-        Turn(content.role or "user", "".join(part.text or "" for part in content.parts or []))
-        for content in contents
-    ]
-
-
-def _contents(history: list[Turn]) -> list[types.Content]:
-    """Convert turns to SDK contents."""
-    return [types.Content(role=turn.role, parts=[types.Part(text=turn.text)]) for turn in history]
-
-
-def _config(system: str | None, web_search: bool = False) -> types.GenerateContentConfig | None:
-    """The request config: the system instruction and Google Search, when there are."""
-    if not system and not web_search:
-        return None
-    tools = [types.Tool(google_search=types.GoogleSearch())] if web_search else None
-    return types.GenerateContentConfig(system_instruction=system or None, tools=tools)
+def _contents(history: list[Turn], message: str) -> tuple[Content, ...]:
+    """The contents of a turn: the stored history, then the new message."""
+    return (*((turn.role, turn.text) for turn in history), ("user", message))
 
 
 def _settings(system: str | None, grounding: Grounding | None) -> tuple[str | None, bool]:
     """A turn's system instruction (with its passages) and whether Google Search is on."""
     return grounded_system(system, grounding), bool(grounding and grounding.web_search)
-
-
-def _fingerprint(system: str | None, web_search: bool) -> str | None:
-    """What a cached chat's config is compared by: its instruction and its tools."""
-    return f"{system or ''}\x00google_search" if web_search else system
 
 
 def _usage(response: Any, usage: Usage) -> None:
@@ -147,29 +83,10 @@ class GeminiModel:
 
     client: genai.Client
     name: str
-    cache: ChatCache = field(default_factory=lambda: ChatCache(1000))
     offline: bool = False
     embedding_model: str = "gemini-embedding-001"
     embedding_dim: int = 768
     can_embed: bool = True
-
-    def _chat(
-        self, key: str, history: list[Turn], system: str | None, grounding: Grounding | None
-    ) -> Any:
-        """Return a chat object holding exactly ``history``, cached or rebuilt.
-
-        A turn's passages live only in its system instruction, so a chat built for one
-        grounded turn never matches the next turn's fingerprint and is rebuilt.
-        """
-        system, web_search = _settings(system, grounding)
-        fingerprint = _fingerprint(system, web_search)
-        chat = self.cache.get(key, history, fingerprint)
-        if chat is None:
-            chat = self.client.chats.create(
-                model=self.name, config=_config(system, web_search), history=_contents(history)
-            )
-            self.cache.put(key, fingerprint, chat)
-        return chat
 
     def send(
         self,
@@ -179,15 +96,12 @@ class GeminiModel:
         system: str | None,
         grounding: Grounding | None = None,
     ) -> tuple[str, Usage]:
-        """Send ``message`` in the conversation ``key``; return the reply."""
-        usage = Usage()
-        try:
-            response = self._chat(key, history, system, grounding).send_message(message)
-            text = _text(response)
-        except Exception as exc:
-            raise translate(exc) from exc
-        _usage(response, usage)
-        return text, usage
+        """Send ``message`` after ``history``; return the reply.
+
+        ``key`` (the conversation) is not needed: every request is built from the history
+        as stored, in one pass (docs/decisions.md, "Requests in wire form").
+        """
+        return self._generate(_contents(history, message), *_settings(system, grounding))
 
     def stream(
         self,
@@ -197,42 +111,48 @@ class GeminiModel:
         system: str | None,
         grounding: Grounding | None = None,
     ) -> ReplyStream:
-        """Send ``message`` and stream the reply."""
-        chat = self._chat(key, history, system, grounding)
-        return self._stream(lambda: chat.send_message_stream(message))
+        """Send ``message`` after ``history`` and stream the reply."""
+        return self._stream(_contents(history, message), *_settings(system, grounding))
 
     def generate(
         self, prompt: str, system: str | None = None, grounding: Grounding | None = None
     ) -> tuple[str, Usage]:
         """Answer a one-off prompt."""
+        return self._generate((("user", prompt),), *_settings(system, grounding))
+
+    def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
+        """Answer a one-off prompt chunk by chunk."""
+        return self._stream((("user", prompt),), system, False)
+
+    def _generate(
+        self, contents: Sequence[Content], system: str | None, web_search: bool
+    ) -> tuple[str, Usage]:
+        """One generateContent request; the reply's text and usage."""
         usage = Usage()
+        path, body = wire.request_body(
+            self.client, self.name, wire.wire_contents(contents), system, web_search
+        )
         try:
-            response = self.client.models.generate_content(
-                model=self.name, contents=prompt, config=_config(*_settings(system, grounding))
-            )
+            response = wire.generate(self.client, path, body)
             text = _text(response)
         except Exception as exc:
             raise translate(exc) from exc
         _usage(response, usage)
         return text, usage
 
-    def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
-        """Answer a one-off prompt chunk by chunk."""
-        return self._stream(
-            lambda: self.client.models.generate_content_stream(
-                model=self.name, contents=prompt, config=_config(system)
-            )
+    def _stream(
+        self, contents: Sequence[Content], system: str | None, web_search: bool
+    ) -> ReplyStream:
+        """A streamed request: text chunks, usage, errors translated."""
+        usage = Usage()
+        path, body = wire.request_body(
+            self.client, self.name, wire.wire_contents(contents), system, web_search
         )
 
-    def _stream(self, start: Any) -> ReplyStream:
-        """Wrap an SDK response iterator: text chunks, usage, errors translated."""
-        usage = Usage()
-        holder: dict[str, Any] = {}
-
         def chunks() -> Iterator[str]:
-            """Yield the non-empty text of each SDK chunk; close the response in any case."""
+            """Yield the non-empty text of each chunk; close the response in any case."""
+            responses = wire.generate_stream(self.client, path, body)
             try:
-                holder["responses"] = responses = start()
                 for response in responses:
                     _usage(response, usage)
                     text = _text(response)
@@ -243,7 +163,7 @@ class GeminiModel:
             except Exception as exc:
                 raise translate(exc) from exc
             finally:
-                _close(holder.get("responses"))
+                responses.close()
 
         return ReplyStream(chunks(), usage)
 
@@ -281,13 +201,6 @@ class GeminiModel:
         return clean_title(text, message)
 
 
-def _close(responses: Any) -> None:
-    """Close an SDK response iterator so its HTTP connection is released."""
-    close = getattr(responses, "close", None)
-    if close is not None:
-        close()
-
-
 def build_model(config: dict[str, Any]) -> Model:
     """Build the model the configuration asks for."""
     if not config["GEMINI_API_KEY"]:
@@ -311,7 +224,6 @@ def build_model(config: dict[str, Any]) -> Model:
     return GeminiModel(
         client,
         config["GEMINI_MODEL"],
-        ChatCache(config["GEMINI_CHAT_CACHE"]),
         embedding_model=config["GEMINI_EMBEDDING_MODEL"],
         embedding_dim=config["GEMINI_EMBEDDING_DIM"],
     )

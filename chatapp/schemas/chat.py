@@ -16,6 +16,7 @@ from chatapp.services.chat.leases import lapsed
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
     from chatapp.services.chat.search import Hit
+    from chatapp.services.chat.turns import StoredReply
 
 
 def _check_message_length(text: str) -> str:
@@ -83,15 +84,15 @@ class MessageOut(GroundingFields):
     title: str | None
 
     @classmethod
-    def of(cls, session: ChatSession, reply: ChatMessage) -> MessageOut:
-        """The reply stored in ``session``."""
+    def of(cls, reply: StoredReply) -> MessageOut:
+        """A reply as it was stored (read before its commit: no database read)."""
         return cls(
-            sessionId=str(session.id),
-            messageId=reply.id,
+            sessionId=str(reply.session_id),
+            messageId=reply.message_id,
             response=reply.content,
             timestamp=reply.created_at,
             model=reply.model,
-            title=session.title,
+            title=reply.title,
             sources=reply.sources or [],
             grounding=reply.grounding,
         )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import uuid
 
     from chatapp.models import ChatMessage, ChatSession
+    from chatapp.services.chat.turns import StoredReply
 
 # Seed 000's user: the caller's username or id.
 UserName = Annotated[str, Field(max_length=200, pattern=NO_NUL)] | JsonInt
@@ -117,9 +118,11 @@ class SeedReplyOut(Out):
     timestamp: Timestamp
 
     @classmethod
-    def of(cls, reply: ChatMessage) -> SeedReplyOut:
+    def of(cls, reply: StoredReply) -> SeedReplyOut:
         """The stored reply."""
-        return cls(message=reply.content, messageId=str(reply.id), timestamp=reply.created_at)
+        return cls(
+            message=reply.content, messageId=str(reply.message_id), timestamp=reply.created_at
+        )
 
 
 class SeedChatOut(RootModel[PromptOut | SeedReplyOut]):
@@ -147,6 +150,11 @@ class SeedMessage(Out):
     def of(cls, message: ChatMessage) -> SeedMessage:
         """A stored message."""
         return cls(role=message.role, content=message.content, timestamp=message.created_at)
+
+    @classmethod
+    def of_reply(cls, reply: StoredReply) -> SeedMessage:
+        """The reply a turn just stored."""
+        return cls(role="model", content=reply.content, timestamp=reply.created_at)
 
 
 class SeedMessages(RootModel[list[SeedMessage]]):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatapp.gemini import ChatCache, OfflineModel, Turn, _contents, clean_title, fallback_title
+from chatapp.gemini import OfflineModel, Turn, clean_title, fallback_title
 from chatapp.models import ChatMessage
 from chatapp.services.chat.context import estimate_tokens, model_history
 
@@ -115,30 +115,6 @@ def test_clean_title_tidies_the_model_output() -> None:
     """Quotes, markdown and a final period go; an empty answer falls back to the message."""
     assert clean_title('\n"**Sourdough Basics.**"\nextra line', "msg") == "Sourdough Basics"
     assert clean_title("  \n ", "first words of the message") == "first words of the message"
-
-
-def test_chat_cache_is_bounded_and_checks_history() -> None:
-    """Entries are evicted least recently used; a mismatching entry is not returned."""
-
-    class FakeChat:
-        def __init__(self, history: list[Turn]) -> None:
-            self.history = history
-
-        def get_history(self, curated: bool) -> list:
-            return _contents(self.history)
-
-    cache = ChatCache(2)
-    history = [Turn("user", "a"), Turn("model", "A")]
-    for key in ("one", "two"):
-        cache.put(key, None, FakeChat(history))
-    assert cache.get("one", history, None) is not None  # now the most recently used
-    cache.put("three", None, FakeChat(history))
-
-    assert len(cache) == 2
-    assert cache.get("two", history, None) is None
-    assert cache.get("one", history, None) is not None
-    assert cache.get("one", history[:1], None) is None
-    assert cache.get("one", history, "a system prompt") is None
 
 
 def test_offline_model_streams_word_by_word() -> None:

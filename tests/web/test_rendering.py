@@ -93,3 +93,17 @@ def test_highlight_css_has_light_and_dark_styles() -> None:
     css = highlight_css()
     assert ".highlight" in css
     assert "@media (prefers-color-scheme: dark)" in css
+
+
+def test_rendered_messages_are_memoised_within_a_bound() -> None:
+    """A message renders the same from the memo; the memo drops the oldest past its bound."""
+    from chatapp.rendering import _Rendered
+
+    first = render_markdown("**memo** [1]", 1, "source-7")
+    assert render_markdown("**memo** [1]", 1, "source-7") == first
+    assert render_markdown("**memo** [1]", 1, "source-8") != first  # another anchor
+    memo = _Rendered(max_chars=30)
+    memo.put(("a" * 10, 0, "s"), "b" * 10)
+    memo.put(("c" * 10, 0, "s"), "d" * 10)
+    assert memo.get(("a" * 10, 0, "s")) is None
+    assert memo.get(("c" * 10, 0, "s")) == "d" * 10

@@ -7,6 +7,7 @@ worker served the previous turn.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from chatapp.gemini import Turn
 from chatapp.gemini.base import CHARS_PER_TOKEN, estimate_tokens
@@ -15,20 +16,21 @@ from chatapp.models import FAILED, ChatMessage
 __all__ = ["CHARS_PER_TOKEN", "estimate_tokens", "model_history"]
 
 
-def model_history(messages: Iterable[ChatMessage], budget_tokens: int) -> list[Turn]:
+def model_history(messages: Iterable[ChatMessage | Any], budget_tokens: int) -> list[Turn]:
     """Return the alternating user/model turns to send before the next message.
 
-    Failed user messages are left out, a reply counts as one model turn however it was
+    ``messages`` are stored messages or rows with their ``role``, ``content`` and
+    ``status``. Failed user messages are left out, a reply counts as one model turn however it was
     streamed, a user turn without a reply is dropped (so turns alternate), and only the
     newest pairs that fit ``budget_tokens`` are kept.
     """
     return _within_budget(_pairs(messages), budget_tokens)
 
 
-def _pairs(messages: Iterable[ChatMessage]) -> list[tuple[Turn, Turn]]:
+def _pairs(messages: Iterable[ChatMessage | Any]) -> list[tuple[Turn, Turn]]:
     """Pair each answered user message with its non-empty reply."""
     pairs: list[tuple[Turn, Turn]] = []
-    pending: ChatMessage | None = None
+    pending: Any = None
     for message in messages:
         if message.role == "user":
             pending = message if message.status != FAILED else None

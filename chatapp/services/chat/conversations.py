@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
 
 from chatapp.errors import ApiError, NotFound
@@ -206,6 +206,19 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
         db.session.scalars(
             select(ChatMessage)
             .where(ChatMessage.session_id == session.id)
+            .order_by(ChatMessage.position)
+        )
+    )
+
+
+def history_rows(session_id: uuid.UUID) -> list[Row[tuple[str, str, str]]]:
+    """A conversation's ``(role, content, status)`` rows in order: what a turn's history is
+    derived from, read as plain rows on the session's connection (no ORM loading for
+    hundreds of messages)."""
+    return list(
+        db.session.connection().execute(
+            select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
+            .where(ChatMessage.session_id == session_id)
             .order_by(ChatMessage.position)
         )
     )

@@ -19,9 +19,10 @@ import logging
 import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, Connection, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, or_, select, update
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, utcnow
@@ -56,19 +57,20 @@ def _lapsed_clause(now: datetime) -> ColumnElement[bool]:
     return or_(ChatSession.turn_lease_until < now, ChatSession.turn_started_at < now - _timeout())
 
 
-def acquire(session: ChatSession) -> str | None:
+def acquire(session: ChatSession, **values: Any) -> str | None:
     """Take the conversation's lock, reclaiming a dead holder's; return the turn id, or
     None while a live turn holds it or the conversation is archived (caller commits).
 
     ``session`` was just read: only a lock seen held there can need reclaiming (one
-    statement fewer per turn otherwise).
+    statement fewer per turn otherwise). ``values`` are set in the same statement, and
+    ``session`` is refreshed from the row it returns (no second read under the lock).
     """
     session_id = session.id
     if session.turn_id is not None:
         reclaim(session_id)
     turn_id = uuid.uuid4().hex
     now = utcnow()
-    result = db.session.execute(
+    locked = db.session.execute(
         update(ChatSession)
         .where(
             ChatSession.id == session_id,
@@ -80,9 +82,12 @@ def acquire(session: ChatSession) -> str | None:
             turn_started_at=now,
             turn_lease_until=now + timedelta(seconds=lease_seconds()),
             stop_requested=False,
+            **values,
         )
-    )
-    return turn_id if result.rowcount == 1 else None
+        .returning(ChatSession),
+        execution_options={"populate_existing": True},
+    ).first()
+    return turn_id if locked is not None else None
 
 
 def reclaim(session_id: uuid.UUID) -> bool:
@@ -119,15 +124,23 @@ def reclaim(session_id: uuid.UUID) -> bool:
     return True
 
 
-def release(session_id: uuid.UUID, turn_id: str) -> bool:
-    """Release the lock if this turn still holds it; return whether it did (caller commits)."""
-    result = db.session.execute(
+def release(session_id: uuid.UUID, turn_id: str, **values: Any) -> Row[Any] | None:
+    """Release the lock if this turn still holds it, setting ``values`` with it (caller
+    commits); return the conversation's title and whether its user set it, or None when
+    the turn no longer held the lock."""
+    return db.session.execute(
         update(ChatSession)
         .where(ChatSession.id == session_id, ChatSession.turn_id == turn_id)
-        .values(turn_id=None, turn_started_at=None, turn_lease_until=None, stop_requested=False)
+        .values(
+            turn_id=None,
+            turn_started_at=None,
+            turn_lease_until=None,
+            stop_requested=False,
+            **values,
+        )
+        .returning(ChatSession.title, ChatSession.title_set_by_user)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    ).first()
 
 
 def renew(connection: Connection, turns: Iterable[tuple[uuid.UUID, str]]) -> None:

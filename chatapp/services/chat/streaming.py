@@ -12,17 +12,15 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import inspect
-
 from chatapp import sse
 from chatapp.errors import DATABASE_DOWN, UNEXPECTED, ApiError
-from chatapp.extensions import db
 from chatapp.gemini import ModelError, Usage, get_model
-from chatapp.models import COMPLETE, INTERRUPTED, ChatMessage, ChatSession
+from chatapp.models import COMPLETE, INTERRUPTED
 from chatapp.services.chat import events, stops
 from chatapp.services.chat.turns import (
     DATABASE_ERRORS,
     PreparedTurn,
+    StoredReply,
     complete_turn,
     fail_turn,
     model_input,
@@ -86,7 +84,7 @@ def _store(
     model: str,
     status: str,
     error_code: str | None = None,
-) -> ChatMessage | events.Error:
+) -> StoredReply | events.Error:
     """Store the streamed reply (see :func:`complete_turn`), or return the error event that
     ends the stream when it cannot be."""
     try:
@@ -111,7 +109,7 @@ def _finish(
     stored = _store(turn, "".join(received), usage, model, status)
     if isinstance(stored, events.Error):
         return stored
-    return _end_event(turn, stored, model, status, stopped)
+    return _end_event(stored, status, stopped)
 
 
 def _failure_event(
@@ -137,26 +135,15 @@ def _error_event(error: ModelError) -> events.Error:
     return events.Error(code=error.code, message=error.message)
 
 
-def _end_event(
-    turn: PreparedTurn, reply: ChatMessage, model: str, status: str, stopped: bool
-) -> events.End:
-    """The ``end`` event for a stored reply, with the conversation's title if the database
-    still answers (the reply is stored either way, and read from what was stored)."""
-    try:
-        session = db.session.get(ChatSession, turn.session_id)
-        title = session.title if session else None
-    except DATABASE_ERRORS:
-        db.session.rollback()
-        title = None
-    stored = turn.stored
-    assert stored is not None  # set by complete_turn
+def _end_event(reply: StoredReply, status: str, stopped: bool) -> events.End:
+    """The ``end`` event for a stored reply, from what was stored (no database read)."""
     return events.End(
-        messageId=inspect(reply).identity[0],
-        model=model,
+        messageId=reply.message_id,
+        model=reply.model,
         status=status,
-        title=title,
-        content=stored.content,
-        sources=stored.sources or [],
-        grounding=stored.grounding,
+        title=reply.title,
+        content=reply.content,
+        sources=reply.sources or [],
+        grounding=reply.grounding,
         stopped=True if stopped else None,
     )

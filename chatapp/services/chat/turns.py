@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -35,11 +36,16 @@ DATABASE_ERRORS = (OperationalError, PoolTimeout)
 
 @dataclass
 class StoredReply:
-    """What was stored as the reply, kept so the stream's end needs no database read."""
+    """What was stored as the reply, kept so answering needs no database read."""
 
+    session_id: uuid.UUID
+    message_id: int
     content: str
     sources: list[dict[str, Any]] | None
     grounding: dict[str, Any] | None
+    created_at: datetime
+    model: str
+    title: str | None
 
 
 @dataclass
@@ -99,10 +105,9 @@ def prepare_turn(
         session.system_prompt = system
     conversations.apply_grounding(session, ids, web_search)
     turn_id = _lock(session)
-    db.session.refresh(session)
     budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
-    history = model_history(conversations.stored_messages(session), budget)
-    message = _append(session, "user", text)
+    history = model_history(conversations.history_rows(session.id), budget)
+    message = _add(session.id, session.message_count - 1, "user", text)
     # Read before the commit: afterwards every attribute would be reloaded in a new
     # transaction, holding a pooled connection for as long as the reply streams.
     prepared = _prepared(session, turn_id, message, history, user.id)
@@ -129,10 +134,14 @@ def _prepared(
 
 
 def _lock(session: ChatSession) -> str:
-    """Take the conversation's turn lock (caller commits), or answer 409 SESSION_BUSY (410
-    SESSION_RESET if it was archived meanwhile, 404 if it was deleted)."""
+    """Take the conversation's turn lock and its next position (caller commits), or answer
+    409 SESSION_BUSY (410 SESSION_RESET if it was archived meanwhile, 404 if it was
+    deleted). ``session`` then holds the row as locked (its ``message_count`` counts the
+    user message about to be added)."""
     key = session.id
-    turn_id = leases.acquire(session)
+    turn_id = leases.acquire(
+        session, message_count=ChatSession.message_count + 1, updated_at=utcnow()
+    )
     if turn_id is None:
         db.session.rollback()
         current = db.session.get(ChatSession, key)  # as it is now
@@ -147,13 +156,13 @@ def _lock(session: ChatSession) -> str:
     return turn_id
 
 
-def _append(session: ChatSession, role: str, text: str, **fields: object) -> ChatMessage:
-    """Add a message at the next position of the conversation (caller commits)."""
+def _add(
+    session_id: uuid.UUID, position: int, role: str, text: str, **fields: object
+) -> ChatMessage:
+    """Insert a message at a position the turn's lock reserved (caller commits)."""
     message = ChatMessage(
-        session_id=session.id, position=session.message_count, role=role, content=text, **fields
+        session_id=session_id, position=position, role=role, content=text, **fields
     )
-    session.message_count += 1
-    session.updated_at = utcnow()
     db.session.add(message)
     db.session.flush()
     return message
@@ -166,20 +175,22 @@ def complete_turn(
     model: str,
     status: str = COMPLETE,
     error_code: str | None = None,
-) -> ChatMessage:
+) -> StoredReply:
     """Store the reply as one model message, release the lock, and title a new chat.
 
     A grounded reply is stored with its citation markers cleaned and its sources. A turn
     that no longer holds the lock stores nothing: 409 ``TURN_ABANDONED`` (its lease lapsed
     and the conversation was taken over), or 404 if the conversation was deleted.
     """
-    if not leases.release(turn.session_id, turn.turn_id):
+    locked = leases.release(
+        turn.session_id, turn.turn_id, message_count=turn.position + 2, updated_at=utcnow()
+    )
+    if locked is None:
         raise _lost(turn)
-    session = db.session.get(ChatSession, turn.session_id, populate_existing=True)
-    assert session is not None  # its row was just updated
     text, sources, meta = grounding.finish(turn.grounding, text, usage.web)
-    reply = _append(
-        session,
+    reply = _add(
+        turn.session_id,
+        turn.position + 1,
         "model",
         text,
         sources=sources,
@@ -190,12 +201,14 @@ def complete_turn(
         prompt_tokens=usage.prompt_tokens,
         output_tokens=usage.output_tokens,
     )
-    untitled = not turn.history and session.title is None and not session.title_set_by_user
+    title, titled_by_user = locked
+    turn.stored = StoredReply(
+        turn.session_id, reply.id, text, sources, meta, reply.created_at, model, title
+    )
     db.session.commit()
-    turn.stored = StoredReply(text, sources, meta)
-    if untitled:
-        _auto_title(turn.session_id, turn.message, ask_model=status == COMPLETE)
-    return reply
+    if not turn.history and title is None and not titled_by_user:
+        turn.stored.title = _auto_title(turn.session_id, turn.message, status == COMPLETE)
+    return turn.stored
 
 
 def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
@@ -203,7 +216,7 @@ def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
 
     A turn that lost its lock leaves the message as the takeover marked it.
     """
-    if leases.release(turn.session_id, turn.turn_id):
+    if leases.release(turn.session_id, turn.turn_id) is not None:
         message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
         if message is not None:
             message.status = FAILED
@@ -242,23 +255,28 @@ def store_later(turn: PreparedTurn, text: str, usage: Usage, model: str) -> None
     stops.watcher().settle_later(turn.session_id, turn.turn_id, settle)
 
 
-def _auto_title(session_id: uuid.UUID, first_message: str, ask_model: bool) -> None:
-    """Title the conversation after its first exchange, unless the user already did.
+def _auto_title(session_id: uuid.UUID, first_message: str, ask_model: bool) -> str | None:
+    """Title the conversation after its first exchange, unless the user already did;
+    return the title stored (None if the user titled it meanwhile or it could not be).
 
     An interrupted first reply gets its title from the message's first words, so a stop
     is not held up by another model call.
     """
     title = get_model().title(first_message) if ask_model else fallback_title(first_message)
     try:
-        db.session.execute(
+        stored = db.session.execute(
             update(ChatSession)
             .where(ChatSession.id == session_id, ChatSession.title_set_by_user.is_(False))
             .values(title=title[:200])
-        )
+            .returning(ChatSession.title)
+            .execution_options(synchronize_session=False)
+        ).scalar()
         db.session.commit()
     except DATABASE_ERRORS:  # the reply is stored; the title is not worth failing it for
         db.session.rollback()
         log.warning("Could not title session %s: the database is unavailable", session_id)
+        return None
+    return stored
 
 
 def send_message(
@@ -268,8 +286,8 @@ def send_message(
     personality_id: str | None = None,
     collection_ids: list[str] | None = None,
     web_search: bool | None = None,
-) -> tuple[ChatSession, ChatMessage]:
-    """Run one turn without streaming; return the conversation and the stored reply."""
+) -> StoredReply:
+    """Run one turn without streaming; return the stored reply."""
     turn = prepare_turn(user, text, session_id, personality_id, collection_ids, web_search)
     model = get_model()
     try:
@@ -285,11 +303,10 @@ def send_message(
         fail_turn(turn, UNEXPECTED)
         raise
     try:
-        reply = complete_turn(turn, reply_text, usage, model.name)
+        return complete_turn(turn, reply_text, usage, model.name)
     except DATABASE_ERRORS:
         store_later(turn, reply_text, usage, model.name)
         raise
-    return conversations.get_session(user, turn.session_id), reply
 
 
 def model_input(turn: PreparedTurn) -> Any:
