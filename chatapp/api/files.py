@@ -18,26 +18,13 @@ from chatapp.errors import ApiError
 from chatapp.ratelimits import file_limit, session_limit
 from chatapp.services import files
 
-from .views import large_body, uploaded_file
+from .views import large_body, upload_body, uploaded_file
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("files", __name__, url_prefix="/v1", abp_security=AUTH)
 tag = Tag(name="files", description="Images, PDFs and text files to attach to messages")
 READ_ERRORS = {**schemas.errors(404), **schemas.AUTHED_ERRORS}
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {"file": {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
+UPLOAD_BODY = upload_body({"type": "string", "format": "binary"})
 # What a download may be served as; any other stored text type is served as text/plain.
 SERVED_TYPES = ("image/png", "image/jpeg", "image/webp", "application/pdf")
 BINARY = {"schema": {"type": "string", "format": "binary"}}

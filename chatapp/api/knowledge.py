@@ -14,7 +14,7 @@ from chatapp.models import Collection, Document
 from chatapp.ratelimits import session_limit, upload_limit
 from chatapp.services.knowledge import collections, documents
 
-from .views import accepts_upload, uploaded_file
+from .views import accepts_upload, upload_body, uploaded_file
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("knowledge", __name__, url_prefix="/v1", abp_security=AUTH)
@@ -23,25 +23,11 @@ READ_ERRORS = {**schemas.errors(404), **schemas.AUTHED_ERRORS}
 WRITE_ERRORS = {**schemas.errors(404), **schemas.BODY_ERRORS}
 UPLOAD_ERRORS = {**schemas.errors(404, 415, 422), **schemas.BODY_ERRORS}
 # The upload route parses its body itself (multipart or JSON), so its body is declared here.
-UPLOAD_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {"type": "string", "format": "binary", "minLength": 1},
-                        "title": {"type": "string", "maxLength": 500},
-                        "url": {"type": "string", "format": "uri"},
-                    },
-                }
-            },
-            "application/json": {"schema": schemas.DocumentTextIn.model_json_schema()},
-        },
-    }
-}
+UPLOAD_BODY = upload_body(
+    {"type": "string", "format": "binary", "minLength": 1},
+    {"title": {"type": "string", "maxLength": 500}, "url": {"type": "string", "format": "uri"}},
+    json=schemas.DocumentTextIn.model_json_schema(),
+)
 
 
 @bp.get("/collections", tags=[tag], responses={200: schemas.CollectionList, **READ_ERRORS})

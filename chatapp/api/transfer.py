@@ -18,7 +18,7 @@ from chatapp.ratelimits import session_limit, transfer_limit
 from chatapp.schemas.transfer import EXPORT_FORMAT, EXPORT_VERSION
 from chatapp.services import transfer
 
-from .views import accepts_import, uploaded_file
+from .views import accepts_import, upload_body, uploaded_file
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("transfer", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -45,28 +45,14 @@ CHATGPT_FILE = {
 }
 # The import route reads its body itself: the file as a multipart part (a file, or its text
 # in a form field), or the JSON as the body.
-IMPORT_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["file"],
-                    "properties": {
-                        "file": {
-                            **CHATAPP_FILE,
-                            "description": "The file: a chatapp export, or ChatGPT's "
-                            "conversations.json (a JSON array)",
-                        }
-                    },
-                },
-                "encoding": {"file": {"contentType": JSON}},
-            },
-            JSON: {"schema": {"oneOf": [CHATAPP_FILE, CHATGPT_FILE]}},
-        },
-    }
-}
+IMPORT_BODY = upload_body(
+    {
+        **CHATAPP_FILE,
+        "description": "The file: a chatapp export, or ChatGPT's conversations.json (a JSON array)",
+    },
+    encoding={"file": {"contentType": JSON}},
+    json={"oneOf": [CHATAPP_FILE, CHATGPT_FILE]},
+)
 
 
 def attachment(body: Any, mimetype: str, name: str) -> Response:

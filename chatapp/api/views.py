@@ -79,6 +79,24 @@ def uploaded_file() -> FileStorage:
     return upload
 
 
+def upload_body(
+    file: dict[str, Any],
+    fields: dict[str, Any] | None = None,
+    encoding: dict[str, Any] | None = None,
+    json: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI request body of a route reading its own upload: a multipart ``file`` (with
+    other form ``fields`` and their ``encoding``), or, when given, the ``json`` schema."""
+    form = {"type": "object", "required": ["file"], "properties": {"file": file, **(fields or {})}}
+    multipart: dict[str, Any] = {"schema": form}
+    if encoding:
+        multipart["encoding"] = encoding
+    content = {"multipart/form-data": multipart}
+    if json is not None:
+        content["application/json"] = {"schema": json}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 # Room for the multipart framing and form fields around an upload's file.
 UPLOAD_FRAMING_BYTES = 64 * 1024
 
