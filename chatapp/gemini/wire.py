@@ -24,7 +24,7 @@ from google import genai
 from google.genai import models as sdk_models
 from google.genai import types
 
-# A stored content as the cache keeps it: ``(role, text)``.
+# A stored content: ``(role, text)``.
 Content = tuple[str, str]
 Response = types.GenerateContentResponse
 # Longest system instruction whose converted request fields are memoised.
