@@ -32,7 +32,8 @@ test: $(VENV)/.installed
 ## (BENCH_ARGS), reading big histories and lists (PAGES_ARGS), a worker's memory after many
 ## long conversations (MEMORY_ARGS), streams (STREAM_ARGS); knowledge retrieval (RETRIEVAL_ARGS),
 ## indexing (INDEXING_ARGS), retrieval quality, and grounded against plain turns (GROUNDED_ARGS);
-## message search over 1M messages (SEARCH_ARGS). BENCH_DATABASE_URL: a PostgreSQL database
+## message search over 1M messages (SEARCH_ARGS), a 100 MB import's memory (IMPORT_ARGS), file
+## uploads (FILES_ARGS), statements per turn. BENCH_DATABASE_URL: a PostgreSQL database
 ## the knowledge benchmarks may fill (without it they measure SQLite only).
 BENCH_DATABASE_URL ?=
 bench: $(VENV)/.installed
@@ -45,6 +46,9 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.quality
 	$(PY) -m bench.message_search --database-url "$(BENCH_DATABASE_URL)" $(SEARCH_ARGS)
 	$(PY) -m bench.grounded_turns --database-url "$(BENCH_DATABASE_URL)" $(GROUNDED_ARGS)
+	$(PY) -m bench.import_memory --size-mb 100 --database-url "$(BENCH_DATABASE_URL)" $(IMPORT_ARGS)
+	$(PY) -m bench.files --database-url "$(BENCH_DATABASE_URL)" $(FILES_ARGS)
+	$(PY) -m bench.turn_statements --database-url "$(BENCH_DATABASE_URL)"
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

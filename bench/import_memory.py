@@ -5,9 +5,9 @@
 1. writes a chatapp export of about ``--size-mb`` MB to a temporary file, one
    conversation at a time (20 messages of ~2.5 KB each per conversation);
 2. baseline, in a child process: ``json.load`` of the same file (what a naive import would
-   hold in memory before storing anything), its peak RSS growth;
+   hold in memory before storing anything), its peak memory growth;
 3. in another child process: the app's streamed import of the file for one user on a fresh
-   database (a SQLite file, or ``--database-url``), its peak RSS growth, time, counts.
+   database (a SQLite file, or ``--database-url``), its peak memory growth, time, counts.
 
 Peak growth is of the process's anonymous memory (``RssAnon``: what it allocates), sampled
 every few milliseconds from just before the measured work, so app start-up does not count.
