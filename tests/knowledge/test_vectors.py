@@ -345,3 +345,19 @@ def _capture(statements: list[tuple[str, Any]]) -> Any:
         statements.append((statement, parameters))
 
     return listener
+
+
+@pytest.mark.parametrize("store", ["pgvector"], indirect=True)
+def test_query_vector_text_gives_pgvector_the_same_floats(store: str) -> None:
+    """The short text form of a query vector parses to the very float4 values that each
+    double's full ``repr`` parses to (so rankings cannot move by a rounding)."""
+    rng = np.random.default_rng(40)
+    values = rng.standard_normal(DIM) * 10.0 ** rng.uniform(-8, 8, DIM)
+    full = "[" + ",".join(map(repr, values.tolist())) + "]"
+
+    same = db.session.execute(
+        text("SELECT CAST(:short AS vector) = CAST(:full AS vector)"),
+        {"short": vector_schema.vector_text(values.tolist()), "full": full},
+    ).scalar_one()
+
+    assert same is True
