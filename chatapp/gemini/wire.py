@@ -7,7 +7,9 @@ and handed to ``client._api_client.request`` / ``request_streamed``, which keep 
 base URL, timeout, retries, error classes and the SSE parsing; answers are parsed with the
 SDK's own converter and ``types.GenerateContentResponse``. Only the (small) config of a
 request still goes through the SDK's converter, so the system instruction and tools are
-sent exactly as the public call sends them.
+sent exactly as the public call sends them; a long instruction (a grounded turn's, holding
+its passages) takes the place of a short one in the converted fields instead of being
+converted itself (the SDK passes an instruction's text through as it is).
 
 These entry points are not public: ``setup.cfg`` pins the SDK's version range and
 ``tests/wire/test_sdk_entry_point.py`` fails when an upgrade moves them (docs/decisions.md).
@@ -29,6 +31,8 @@ Content = tuple[str, str]
 Response = types.GenerateContentResponse
 # Longest system instruction whose converted request fields are memoised.
 MEMO_CHARS = 4000
+# What a longer instruction is converted as, its text then put in its place.
+PLACEHOLDER = "(system instruction)"
 
 
 def wire_contents(contents: Sequence[Content]) -> list[dict[str, Any]]:
@@ -43,8 +47,7 @@ def _template(
     """The URL path and the non-content fields of a request, converted by the SDK once.
 
     Memoised per (model, instruction, tools) for instructions up to ``MEMO_CHARS`` (a
-    personality's prompt); a grounded turn's instruction holds its passages, is new every
-    turn, and is converted each time instead of being kept.
+    personality's prompt); a longer one (a grounded turn's, new every turn) is never kept.
     """
     config = None
     if system or web_search:
@@ -67,11 +70,20 @@ def request_body(
     web_search: bool,
 ) -> tuple[str, dict[str, Any]]:
     """The model's path and the JSON body of one generateContent request."""
-    template = _template if len(system or "") <= MEMO_CHARS else _template.__wrapped__
-    path, fields = template(client, model, system, web_search)
+    long = len(system or "") > MEMO_CHARS
+    path, fields = _template(client, model, PLACEHOLDER if long else system, web_search)
     body: dict[str, Any] = {"contents": contents}
     body.update(fields)  # shared and never modified: chatapp sets no ``extra_body``
+    if long:
+        body["systemInstruction"] = _instruction(body["systemInstruction"], str(system))
     return path, body
+
+
+def _instruction(converted: dict[str, Any], text: str) -> dict[str, Any]:
+    """The converted :data:`PLACEHOLDER` instruction holding ``text`` instead (a new dict)."""
+    if converted.get("parts") != [{"text": PLACEHOLDER}]:
+        raise RuntimeError("the SDK converts a system instruction differently: see wire.py")
+    return {**converted, "parts": [{"text": text}]}
 
 
 def generate(

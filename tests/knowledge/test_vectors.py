@@ -196,6 +196,22 @@ def test_other_users_private_chunks_never_returned(store: str, force_hnsw: list[
     assert {chunk_id for chunk_id, _ in vectors.nearest(bob, query, MODEL, DIM, None, 3)} <= bobs
 
 
+def test_several_chosen_collections_all_searched(store: str, force_hnsw: list[int]) -> None:
+    """Chosen collections (a chat turn's: own and shared, one repeated) are all searched,
+    and only they: chunks of alice's unchosen collection stay out."""
+    alice = user("alice")
+    own, shared, unchosen = collection(alice), collection(None, "shared"), collection(alice, "x")
+    ids = add_chunks(own, random_unit(6, seed=30)) + add_chunks(shared, random_unit(6, seed=31))
+    add_chunks(unchosen, random_unit(6, seed=32))
+    embeddings = np.vstack([random_unit(6, seed=30), random_unit(6, seed=31)])
+    query = random_unit(1, seed=33)[0]
+
+    found = vectors.nearest(alice, query, MODEL, DIM, [shared, own, shared], 8)
+
+    assert [chunk_id for chunk_id, _ in found] == brute_force(ids, embeddings, query, 8)
+    assert len(force_hnsw) == (1 if store == "pgvector" else 0)
+
+
 def test_only_live_generation(store: str, force_hnsw: list[int]) -> None:
     """Chunks of an old or unfinished generation are never found, however close."""
     alice = user("alice")
@@ -329,3 +345,19 @@ def _capture(statements: list[tuple[str, Any]]) -> Any:
         statements.append((statement, parameters))
 
     return listener
+
+
+@pytest.mark.parametrize("store", ["pgvector"], indirect=True)
+def test_query_vector_text_gives_pgvector_the_same_floats(store: str) -> None:
+    """The short text form of a query vector parses to the very float4 values that each
+    double's full ``repr`` parses to (so rankings cannot move by a rounding)."""
+    rng = np.random.default_rng(40)
+    values = rng.standard_normal(DIM) * 10.0 ** rng.uniform(-8, 8, DIM)
+    full = "[" + ",".join(map(repr, values.tolist())) + "]"
+
+    same = db.session.execute(
+        text("SELECT CAST(:short AS vector) = CAST(:full AS vector)"),
+        {"short": vector_schema.vector_text(values.tolist()), "full": full},
+    ).scalar_one()
+
+    assert same is True

@@ -32,7 +32,14 @@ def public_body(server, sdk, config: types.GenerateContentConfig | None) -> dict
 
 @pytest.mark.parametrize(
     ("system", "web_search"),
-    [(None, False), ("Be brief.", False), (None, True), ("Cite [1].\n\n[1] A\ntext", True)],
+    [
+        (None, False),
+        ("Be brief.", False),
+        (None, True),
+        ("Cite [1].\n\n[1] A\ntext", True),
+        # Longer than MEMO_CHARS (a grounded turn's passages): put in place of a converted one.
+        ("Cite [1].\n\n[1] A\n" + 'Long "passage" {text}\u00e9.\n' * 300, False),
+    ],
 )
 def test_wire_body_is_what_the_public_call_sends(server, sdk, system, web_search) -> None:
     """The same contents, instruction and tools reach the server as through the public call."""

@@ -15,8 +15,10 @@ The objects are not models, so autogenerate ignores them (:func:`include_object`
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from flask import current_app, has_app_context
 from sqlalchemy import Connection, Table, event, text
 from sqlalchemy.dialects.postgresql.base import ischema_names
@@ -82,7 +84,16 @@ class Vector(UserDefinedType):
 
     def bind_processor(self, _dialect: object):
         """Render a sequence of floats as pgvector's text input."""
-        return lambda value: None if value is None else "[" + ",".join(map(str, value)) + "]"
+        return lambda value: None if value is None else vector_text(value)
+
+
+def vector_text(values: Sequence[float]) -> str:
+    """``[x,y,...]``: each value as the float32 pgvector keeps (rounded as pgvector rounds),
+    in the 9 significant digits that give that float32 back exactly (two thirds of the
+    characters of a double's ``repr``, half the time to format)."""
+    return (
+        "[" + ",".join([f"{value:.9g}" for value in np.asarray(values, np.float32).tolist()]) + "]"
+    )
 
 
 # Reflection (autogenerate, inspection) then knows the column's type.

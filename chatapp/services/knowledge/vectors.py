@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, REAL
 
 from chatapp.extensions import db
-from chatapp.models import Chunk, Document, User
+from chatapp.models import Chunk, Collection, Document, User
 from chatapp.services.knowledge import vector_schema
 from chatapp.services.knowledge.access import readable_collections
 from chatapp.services.knowledge.vector_schema import Vector
@@ -158,12 +158,12 @@ def nearest(
     if k <= 0:
         return []
     query = unit(query_vector)
-    conditions = filters(user, model, dim, collection_ids)
     kind = layout().kind
+    if kind == "pgvector":
+        return _nearest_pgvector(user, query, model, dim, collection_ids, k)
+    conditions = filters(user, model, dim, collection_ids)
     if kind == "sqlite":
         return _scanned(query, conditions, k)
-    if kind == "pgvector":
-        return _nearest_pgvector(query, dim, conditions, k)
     if kind == "real[]":
         _warn_once("exact", "pgvector is not installed: vector search is exact (slower)")
         return _ranked(_real_dot(query), [*conditions, _mirror(ARRAY(REAL)).is_not(None)], k)
@@ -183,11 +183,42 @@ def filters(
     chosen = None if collection_ids is None else set(collection_ids)
     readable = db.session.scalars(readable_collections(user)).all()
     allowed = [key for key in readable if chosen is None or key in chosen]
+    return _named(allowed, model, dim)
+
+
+def _named(allowed: Sequence[uuid.UUID], model: str, dim: int) -> list[ColumnElement[bool]]:
+    """The filters of :func:`filters` for the readable collections ``allowed``."""
     return [
         Chunk.collection_id.in_(allowed),
         Chunk.embedding_model == model,
         Chunk.embedding_dim == dim,
     ]
+
+
+def _counted_filters(
+    user: User, model: str, dim: int, collection_ids: Sequence[uuid.UUID] | None
+) -> tuple[list[ColumnElement[bool]], bool]:
+    """:func:`filters` and whether the candidates reach ``EXACT_BELOW`` (pgvector).
+
+    With chosen collections (a chat turn's) both come from one statement: the chosen ids,
+    named in it, give the count's plan the statistics that :func:`filters` exists for.
+    Without, the readable collections are read first and the count follows.
+    """
+    if collection_ids is None:
+        conditions = [*filters(user, model, dim, None), _mirror(Vector()).is_not(None)]
+        return conditions, _candidates(conditions, EXACT_BELOW) >= EXACT_BELOW
+    chosen = list(dict.fromkeys(collection_ids))
+    readable = readable_collections(user).where(Collection.id.in_(chosen))
+    counted = [*_named(chosen, model, dim), _mirror(Vector()).is_not(None)]
+    some = select(Chunk.id).where(*counted, Chunk.collection_id.in_(readable)).limit(EXACT_BELOW)
+    allowed, count = db.session.execute(
+        select(
+            func.array(readable.scalar_subquery()),
+            select(func.count()).select_from(some.subquery()).scalar_subquery(),
+        )
+    ).one()
+    conditions = [*_named(allowed, model, dim), _mirror(Vector()).is_not(None)]
+    return conditions, count >= EXACT_BELOW
 
 
 # Only chunks of their document's current generation are searched.
@@ -267,16 +298,23 @@ def _candidates(conditions: list[ColumnElement[bool]], limit: int) -> int:
 
 
 def _nearest_pgvector(
-    query: np.ndarray, dim: int, conditions: list[ColumnElement[bool]], k: int
+    user: User,
+    query: np.ndarray,
+    model: str,
+    dim: int,
+    collection_ids: Sequence[uuid.UUID] | None,
+    k: int,
 ) -> list[tuple[int, float]]:
     """HNSW for users with many candidates, exact for the rest (and when HNSW falls short)."""
-    conditions = [*conditions, _mirror(Vector()).is_not(None)]
     if dim not in layout().indexed_dims:
         _warn_once(f"dim{dim}", "pgvector: no HNSW index for %d dimensions; exact search", dim)
-    elif _candidates(conditions, EXACT_BELOW) >= EXACT_BELOW:
-        found = hnsw_search(query, dim, conditions, k)
-        if len(found) == k:
-            return found
+        conditions = [*filters(user, model, dim, collection_ids), _mirror(Vector()).is_not(None)]
+    else:
+        conditions, many = _counted_filters(user, model, dim, collection_ids)
+        if many:
+            found = hnsw_search(query, dim, conditions, k)
+            if len(found) == k:
+                return found
     exact = -_mirror(Vector()).op("<#>", return_type=Float)(cast(query.tolist(), Vector()))
     return _ranked(exact, conditions, k)
 
