@@ -30,6 +30,7 @@ from sqlalchemy import create_engine, text
 from tests.support.app import POSTGRES_URL, REDIS_URL, build_app, close_app, wire_config
 from tests.support.clients import ApiUser, AuthActions
 from tests.support.gemini_wire import GeminiWireServer
+from tests.support.outage import DatabaseOutage
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -73,6 +74,14 @@ def redis_url() -> Iterator[str]:
     yield REDIS_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture
+def outage(database_url: str) -> Iterator[DatabaseOutage]:
+    """A switch that makes the database unreachable for the ``fragile`` app."""
+    switch = DatabaseOutage(database_url)
+    yield switch
+    switch.close()
 
 
 def marked_config(request: pytest.FixtureRequest) -> dict[str, Any]:

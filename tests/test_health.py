@@ -104,14 +104,6 @@ def test_ready_reports_redis_when_it_answers(app: Flask, client: FlaskClient) ->
 
 
 @pytest.fixture
-def outage(database_url: str) -> Iterator[DatabaseOutage]:
-    """A switch that makes the database unreachable for the ``fragile`` app."""
-    switch = DatabaseOutage(database_url)
-    yield switch
-    switch.close()
-
-
-@pytest.fixture
 def fragile(app: Flask, outage: DatabaseOutage) -> Iterator[Flask]:
     """An app whose database (migrated to head) is reached through ``outage``."""
     stamp_schema(app)

@@ -25,14 +25,6 @@ from tests.support.outage import DatabaseOutage
 
 
 @pytest.fixture
-def outage(database_url: str) -> Iterator[DatabaseOutage]:
-    """A switch that makes the database unreachable for the ``fragile`` app."""
-    switch = DatabaseOutage(database_url)
-    yield switch
-    switch.close()
-
-
-@pytest.fixture
 def fragile(app: Flask, outage: DatabaseOutage, wire: GeminiWireServer) -> Iterator[Flask]:
     """A worker whose database connections go through ``outage``."""
     worker = build_app(outage.app_url, fresh=False, **wire_config(wire))

@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.schemas.chat import MessageItem
 from chatapp.schemas.transfer import (
     EXPORT_FORMAT,
     EXPORT_VERSION,
@@ -31,7 +32,7 @@ from chatapp.services.chat import conversations, personalities
 # Conversations read per query while streaming an export.
 BATCH = 50
 # Role names in an export file, as /api/v1 shows them.
-ROLES = {"user": "user", "model": "assistant"}
+ROLES = MessageItem.ROLES
 
 
 def personality_names(user: User) -> dict[str, str]:

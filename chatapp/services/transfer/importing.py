@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from chatapp.extensions import db
 from chatapp.inputs import nul_paths
 from chatapp.models import ChatMessage, ChatSession, User
+from chatapp.schemas.chat import MessageItem
 from chatapp.schemas.transfer import EXPORT_VERSION, ExportedConversation, ImportProblem
 from chatapp.services.transfer import chatgpt, reading
 
@@ -28,7 +29,7 @@ from chatapp.services.transfer import chatgpt, reading
 MAX_PROBLEMS = 100
 MAX_IDS = 1000
 # Role names stored for each role of an export file.
-ROLES = {"user": "user", "assistant": "model"}
+ROLES = {shown: stored for stored, shown in MessageItem.ROLES.items()}
 #: Older export versions read by upgrading each conversation one version at a time:
 #: ``UPGRADES[n]`` turns a version-n conversation (a dict) into a version n+1 one.
 UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
