@@ -91,7 +91,7 @@ def test_regenerate_streams_like_a_message(wire: GeminiWireServer, alice: ApiUse
 
     events = chat.stream("regenerate", messageId=chat.messages()[1]["id"])
 
-    assert [e["type"] for e in events][0] == "start"
+    assert events[0]["type"] == "start"
     end = events[-1]
     assert end["type"] == "end" and end["content"] == "streamed again"
     assert chat.messages()[-1]["id"] == end["messageId"]
