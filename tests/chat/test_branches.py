@@ -15,6 +15,7 @@ from flask import Flask
 
 from chatapp.extensions import db
 from tests.support.branches import Conversation
+from tests.support.app import build_app, close_app, wire_config
 from tests.support.clients import ApiUser
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.statements import Recorder
@@ -337,6 +338,71 @@ def test_switch_while_a_reply_is_written_is_busy(
         assert (refused.status_code, refused.json["code"]) == (409, "SESSION_BUSY")
         pending.result()
     assert chat.texts()[-2] == "two"
+
+
+# --- what the model sees ------------------------------------------------------------------
+
+
+def assert_sent_the_path(wire: GeminiWireServer, chat: Conversation, failed: str = "") -> None:
+    """The model's last request held exactly the active path before its newest reply (or,
+    for a turn that failed, the path and then the ``failed`` message), alternating."""
+    sent = contents(turns(wire)[-1])
+    expected = [*chat.model_turns(), ("user", failed)] if failed else chat.model_turns()[:-1]
+    assert sent == expected
+    assert [role for role, _ in sent] == ["user", "model"] * (len(sent) // 2) + ["user"]
+
+
+def test_the_model_sees_exactly_the_active_path_from_two_instances(
+    database_url: str, wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """After a mix of edits, regenerations, switches and a failure, served by two app
+    instances on one database, every request holds the active path's turns in order."""
+    other = build_app(database_url, fresh=False, **wire_config(wire))
+    try:
+        here = Conversation.start(alice, "a")
+        a, first_reply = (m["id"] for m in here.messages())
+        there = here.on(ApiUser(other.test_client(), alice.headers))
+        there.send("b")
+        assert_sent_the_path(wire, here)
+        here.edit(here.find("b")["id"], "B")
+        assert_sent_the_path(wire, there)
+        wire.script(Reply(text="a, again"))
+        there.regenerate(first_reply)
+        assert_sent_the_path(wire, here)
+        here.switch(a)
+        assert here.texts() == ["a", "a, again"]
+        there.switch(first_reply)
+        there.send("c")
+        assert_sent_the_path(wire, here)
+        c = here.find("c")["id"]
+        wire.script(Reply(status=500))
+        assert here.user.send("boom", here.id).status_code >= 500
+        assert_sent_the_path(wire, there, failed="boom")
+        there.send("d")
+        assert_sent_the_path(wire, here)
+        assert "boom" in here.texts()
+        wire.script(Reply(text="d, again"))
+        here.regenerate(here.messages()[-1]["id"])
+        assert_sent_the_path(wire, there)
+        there.edit(c, "C")
+        assert_sent_the_path(wire, here)
+        edited = here.find("C")["id"]
+        here.switch(c)
+        assert here.texts()[-3:] == ["boom", "d", "d, again"]
+        there.switch(edited)
+        here.send("e")
+        assert_sent_the_path(wire, there)
+    finally:
+        close_app(other)
+    assert [text for _, text in contents(turns(wire)[-1])] == [
+        "a",
+        echo("a", 1),
+        "B",
+        echo("B", 3),
+        "C",
+        echo("C", 5),
+        "e",
+    ]
 
 
 # --- cost -----------------------------------------------------------------------------------
