@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 
 from chatapp.extensions import db
-from tests.support.branches import Conversation
 from tests.support.app import build_app, close_app, wire_config
+from tests.support.branches import Conversation
 from tests.support.clients import ApiUser
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.statements import Recorder
