@@ -9,7 +9,7 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
 from chatapp.ratelimits import chat_limit, session_limit
-from chatapp.services.chat import conversations, search, stops, streaming, turns
+from chatapp.services.chat import conversations, search, stops, streaming, summaries, turns
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -153,7 +153,10 @@ def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict
     session = conversations.get_session(g.user, path.session_id)
     messages, has_more = conversations.message_page(session, query.before, query.limit)
     items = [schemas.MessageItem.of(message) for message in messages]
-    return schemas.SessionDetail.of(session, messages=items, has_more=has_more).body()
+    summary = schemas.SummaryOut.of(summaries.in_force(session.id))
+    return schemas.SessionDetail.of(
+        session, messages=items, has_more=has_more, summary=summary
+    ).body()
 
 
 @bp.delete(

@@ -211,13 +211,13 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
     )
 
 
-def history_rows(session_id: uuid.UUID) -> list[Row[tuple[str, str, str]]]:
-    """A conversation's ``(role, content, status)`` rows in order: what a turn's history is
-    derived from, read as plain rows on the session's connection (no ORM loading for
-    hundreds of messages)."""
+def history_rows(session_id: uuid.UUID) -> list[Row[tuple[str, str, str, int]]]:
+    """A conversation's ``(role, content, status, id)`` rows in order: what a turn's history
+    (and the summary it may send) is derived from, read as plain rows on the session's
+    connection (no ORM loading for hundreds of messages)."""
     return list(
         db.session.connection().execute(
-            select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
+            select(ChatMessage.role, ChatMessage.content, ChatMessage.status, ChatMessage.id)
             .where(ChatMessage.session_id == session_id)
             .order_by(ChatMessage.position)
         )
