@@ -120,6 +120,9 @@ def in_force(session_id: uuid.UUID) -> Summary | None:
     with summaries off, while the path fits the budget, or before any summary was written."""
     if not enabled():
         return None
+    written = select(ChatSummary.id).where(ChatSummary.session_id == session_id).limit(1)
+    if db.session.scalar(written) is None:
+        return None  # the usual case: the conversation's messages need not be read
     pairs = context.pairs_of(conversations.history_rows(session_id))
     if sum(pair.tokens for pair in pairs) <= current_app.config["CHAT_CONTEXT_TOKENS"]:
         return None
