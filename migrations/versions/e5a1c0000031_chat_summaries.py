@@ -1,7 +1,7 @@
 """summaries of the older part of a conversation's path
 
 Revision ID: e5a1c0000031
-Revises: e5a1c0000028
+Revises: e5a1c0000030
 Create Date: 2026-11-27
 
 A new table only: no existing table is altered (nothing is rebuilt on SQLite).
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'e5a1c0000031'
-down_revision = 'e5a1c0000028'
+down_revision = 'e5a1c0000030'
 branch_labels = None
 depends_on = None
 
