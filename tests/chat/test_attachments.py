@@ -16,11 +16,13 @@ from sqlalchemy import func, select
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, UploadedFile
+from tests.chat.test_turn_statements import TURN_STATEMENTS
 from tests.support.clients import ApiUser
 from tests.support.data import sse_events
 from tests.support.files import image_bytes, upload_file
 from tests.support.gemini_wire import GeminiWireServer, Reply
-from tests.support.turns import turns
+from tests.support.statements import Recorder
+from tests.support.turns import is_title, turns
 from tests.support.wire_replies import INLINE_TOKENS
 
 MESSAGE = "/api/v1/chat/message"
@@ -291,3 +293,30 @@ def test_the_offline_model_says_what_it_received(alice: ApiUser) -> None:
     assert "notes.md (text, 3 line(s)" in text
     later = reply_of(MESSAGE, alice.send("and now?", reply["sessionId"]))
     assert "Earlier turns carried 2 file(s): photo.png, notes.md." in later["response"]
+
+
+@pytest.mark.wire_model
+def test_a_conversation_of_only_files_is_titled_from_their_names(
+    wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """A first message without text gives the title prompt the files' names."""
+    file_id = upload(alice, "holiday.png")
+    session_id = reply_of(MESSAGE, send(alice, MESSAGE, "", [file_id]))["sessionId"]
+    (title,) = [r for r in wire.requests if is_title(r)]
+    assert title.body["contents"][0]["parts"][0]["text"].endswith("holiday.png")
+    assert alice.session(session_id).json["title"]
+
+
+@pytest.mark.wire_model
+def test_a_turn_after_files_reads_their_bytes_in_one_statement(app: Flask, alice: ApiUser) -> None:
+    """A later turn of a conversation with files runs one statement more than a text-only
+    turn (the bytes of the files sent, in one query), still in two commits."""
+    with app.app_context():
+        recorder = Recorder(db.engine)
+    files = [upload(alice, f"{n}.png") for n in range(3)]
+    session_id = reply_of(MESSAGE, send(alice, MESSAGE, "first", files[:2]))["sessionId"]
+    reply_of(MESSAGE, send(alice, MESSAGE, "second", files[2:], session_id))
+
+    statements, commits = recorder.measure(lambda: alice.send("third", session_id))
+    assert len(statements) == TURN_STATEMENTS + 1, statements
+    assert commits == 2

@@ -53,6 +53,11 @@ def check(user: User, ids: Sequence[str]) -> list[UploadedFile]:
     return files.check_attachments(user, ids) if ids else []
 
 
+def names(sent: Iterable[Attachment]) -> str:
+    """The names of files, as the text a conversation of only files is titled from."""
+    return ", ".join(file.name for file in sent)
+
+
 def one_off(user: User, ids: Sequence[str]) -> tuple[Attachment, ...]:
     """The files of a one-off prompt, with their bytes (checked like a turn's; they stay
     unattached). Ends the transaction, so no row stays locked while the model answers."""

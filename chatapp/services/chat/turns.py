@@ -235,7 +235,8 @@ def complete_turn(
     )
     db.session.commit()
     if not turn.history and title is None and not titled_by_user:
-        turn.stored.title = _auto_title(turn.session_id, turn.message, status == COMPLETE)
+        first = turn.message or attachments.names(turn.attachments)  # only files sent
+        turn.stored.title = _auto_title(turn.session_id, first, status == COMPLETE)
     return turn.stored
 
 
