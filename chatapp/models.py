@@ -147,6 +147,9 @@ class ChatSession(db.Model):
     # Archived (seed 002's reset, or the page's Archive): kept and readable, but no turn may
     # add to it until it is unarchived.
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A file was ever attached to one of its messages: its turns read the history with
+    # the files' columns (a text-only conversation never pays for that join).
+    has_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # SHA-256 of an imported conversation's content: importing it again creates nothing.
     import_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # The message the active path runs through (its ancestors above it; below it the newest
@@ -197,6 +200,8 @@ class ChatMessage(db.Model):
     grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     output_tokens: Mapped[int | None] = mapped_column(Integer)
+    # On a reply: ids of the conversation's files its turn did not send (over the budget).
+    omitted_attachments: Mapped[list[str] | None] = mapped_column(JSON)
 
     session: Mapped[ChatSession] = relationship(back_populates="messages")
 
@@ -383,6 +388,9 @@ class UploadedFile(db.Model):
     height: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the file costs in a prompt, as the model counted it at upload (None: unknown,
+    # an estimate is used).
+    tokens: Mapped[int | None] = mapped_column(Integer)
 
 
 class FileBlob(db.Model):

@@ -79,3 +79,12 @@ def test_summaries_benchmark_runs() -> None:
     assert lines["fits"][3:] == ["8.00", "2.00", "0"]
     assert lines["dropping"][-1] == "0"
     assert int(lines["summaries"][-1]) > 0
+
+
+def test_attachment_benchmark_runs() -> None:
+    """A tiny run (SQLite only) times turns with and without a 1 MB image and says what
+    the image adds."""
+    done = run_bench("attachments", "--rounds", "2", "--threads", "2", timeout=300)
+    assert "the image adds to the first turn: p50" in done.stdout
+    assert "the image adds to the second turn: p50" in done.stdout
+    assert "verdict: a 1 MB image adds" in done.stdout

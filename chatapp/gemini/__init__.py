@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from chatapp.gemini.attachments import estimate_file_tokens
 from chatapp.gemini.base import (
     SUMMARY_PROMPT,
     TITLE_PROMPT,
+    Attachment,
     Grounding,
     Model,
     ModelError,
@@ -34,6 +36,7 @@ __all__ = [
     "OFFLINE_NOTICE",
     "SUMMARY_PROMPT",
     "TITLE_PROMPT",
+    "Attachment",
     "GeminiModel",
     "Grounding",
     "GroundingPassage",
@@ -46,6 +49,7 @@ __all__ = [
     "WebGrounding",
     "build_model",
     "clean_title",
+    "estimate_file_tokens",
     "estimate_tokens",
     "fallback_title",
     "get_model",

@@ -1,7 +1,7 @@
 """messages form a tree: chat_history.parent_id, chat_sessions.active_message_id
 
 Revision ID: e5a1c0000030
-Revises: e5a1c0000028
+Revises: e5a1c0000029
 Create Date: 2026-11-27
 
 Every existing conversation becomes a single branch: each message's parent is the message
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = "e5a1c0000030"
-down_revision = "e5a1c0000028"
+down_revision = "e5a1c0000029"
 branch_labels = None
 depends_on = None
 

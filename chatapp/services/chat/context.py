@@ -8,7 +8,7 @@ is pure: rows and a stored summary in, the turns to send and the summary to writ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -94,8 +94,16 @@ def model_history(messages: Iterable[ChatMessage | Any], budget_tokens: int) -> 
     return turns_of(newest_within(pairs_of(messages), budget_tokens))
 
 
-def pairs_of(messages: Iterable[ChatMessage | Any]) -> list[Pair]:
-    """Pair each answered user message with its non-empty reply."""
+def _text_turn(message: ChatMessage | Any) -> Turn:
+    """A user message as a turn of text."""
+    return Turn("user", message.content)
+
+
+def pairs_of(
+    messages: Iterable[ChatMessage | Any], user_turn: Callable[[Any], Turn] = _text_turn
+) -> list[Pair]:
+    """Pair each answered user message (as ``user_turn`` makes it: its text, or with its
+    files) with its non-empty reply; a pair's ``tokens`` count their text."""
     pairs: list[Pair] = []
     pending: Any = None
     for message in messages:
@@ -103,7 +111,7 @@ def pairs_of(messages: Iterable[ChatMessage | Any]) -> list[Pair]:
             pending = message if message.status != FAILED else None
         elif pending is not None and message.content:
             cost = estimate_tokens(pending.content) + estimate_tokens(message.content)
-            pair = Turn("user", pending.content), Turn("model", message.content)
+            pair = user_turn(pending), Turn("model", message.content)
             pairs.append(Pair(*pair, getattr(message, "id", None), cost))
             pending = None
         else:

@@ -8,14 +8,15 @@ Another user's conversation behaves exactly like a missing one (404). An archive
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import selectinload
 
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.ids import parse_id
-from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.models import ChatMessage, ChatSession, UploadedFile, User, utcnow
 from chatapp.services import files
 from chatapp.services.chat import leases, paths
 from chatapp.services.knowledge import retrieval
@@ -233,16 +234,35 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
 
 
 def history_rows(
-    session_id: uuid.UUID, through: int | None = None
-) -> list[Row[tuple[int, str, str, str]]]:
+    session_id: uuid.UUID, through: int | None = None, with_files: bool = False
+) -> list[Row[Any]]:
     """The ``(id, role, content, status)`` rows of the conversation's active path in order
     (of the path ending at message ``through`` when given): what a turn's history is
     derived from, read as plain rows on the session's connection (no ORM loading for
-    hundreds of messages)."""
-    return list(
-        db.session.connection().execute(
-            select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
-            .where(ChatMessage.id.in_(paths.path_ids(session_id, through)))
-            .order_by(ChatMessage.position)
+    hundreds of messages). ``with_files`` (a conversation with attachments) adds the
+    columns of :func:`with_file_columns`."""
+    query = (
+        select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
+        .where(ChatMessage.id.in_(paths.path_ids(session_id, through)))
+        .order_by(ChatMessage.position)
+    )
+    if with_files:
+        query = with_file_columns(query)
+    return list(db.session.connection().execute(query))
+
+
+def with_file_columns(query: Select[Any]) -> Select[Any]:
+    """History rows with the attached files (services/chat/attachments.py): a message with
+    files has one row per file (``file_id``, ``file_name``, ``file_mime``, ``file_tokens``,
+    ``file_size``; no bytes), the others one row with those null."""
+    return (
+        query.add_columns(
+            UploadedFile.id.label("file_id"),
+            UploadedFile.name.label("file_name"),
+            UploadedFile.mime_type.label("file_mime"),
+            UploadedFile.tokens.label("file_tokens"),
+            UploadedFile.size.label("file_size"),
         )
+        .outerjoin(UploadedFile, UploadedFile.message_id == ChatMessage.id)
+        .order_by(UploadedFile.created_at, UploadedFile.id)
     )

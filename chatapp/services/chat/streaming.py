@@ -75,7 +75,12 @@ def _start_stream(model: Any, turn: PreparedTurn) -> Any:
     with stops.watcher().watching(turn.session_id, turn.turn_id, None):
         turn.ready()
     return model.stream(
-        str(turn.session_id), turn.history, turn.message, turn.instruction(), model_input(turn)
+        str(turn.session_id),
+        turn.history,
+        turn.message,
+        turn.instruction(),
+        model_input(turn),
+        turn.attachments,
     )
 
 
@@ -147,5 +152,6 @@ def _end_event(reply: StoredReply, status: str, stopped: bool) -> events.End:
         content=reply.content,
         sources=reply.sources or [],
         grounding=reply.grounding,
+        omittedAttachments=reply.omitted_attachments or [],
         stopped=True if stopped else None,
     )

@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -40,12 +39,12 @@ def enabled() -> bool:
     return bool(current_app.config["CHAT_SUMMARIES"])
 
 
-def plan_turn(rows: Sequence[Any], budget_tokens: int) -> Plan:
-    """Plan what a turn sends before its message, from its path's rows (with ids).
+def plan_turn(pairs: Sequence[context.Pair], budget_tokens: int) -> Plan:
+    """Plan what a turn sends before its message, from its path's exchanges
+    (``context.pairs_of`` its rows).
 
     Within the budget (or with summaries off) no summary is looked up.
     """
-    pairs = context.pairs_of(rows)
     kept = context.newest_within(pairs, budget_tokens)
     if len(kept) == len(pairs) or not enabled():
         return Plan(context.turns_of(kept))

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +25,20 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chatapp.errors import DATABASE_DOWN, UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
-from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
-from chatapp.models import COMPLETE, FAILED, INTERRUPTED, ChatMessage, ChatSession, User, utcnow
+from chatapp.gemini import Attachment, ModelError, Turn, Usage, fallback_title, get_model
+from chatapp.models import (
+    COMPLETE,
+    FAILED,
+    INTERRUPTED,
+    ChatMessage,
+    ChatSession,
+    UploadedFile,
+    User,
+    utcnow,
+)
+from chatapp.services import files
 from chatapp.services.chat import (
+    attachments,
     conversations,
     grounding,
     leases,
@@ -53,6 +65,7 @@ class StoredReply:
     created_at: datetime
     model: str
     title: str | None
+    omitted_attachments: list[str] | None = None
 
 
 @dataclass
@@ -76,6 +89,9 @@ class PreparedTurn:
     # answers a message stored earlier, which a failure leaves as it was.
     reply_position: int | None = None
     regenerated: bool = False
+    # This message's files (with their bytes) and the conversation's files left out.
+    attachments: tuple[Attachment, ...] = ()
+    omitted: list[str] = field(default_factory=list)
 
     @property
     def history(self) -> list[Turn]:
@@ -137,58 +153,88 @@ def prepare_turn(
     personality_id: str | None = None,
     collection_ids: list[str] | None = None,
     web_search: bool | None = None,
+    attachment_ids: Sequence[str] = (),
 ) -> PreparedTurn:
     """Lock the conversation (creating it if needed) and commit the user's message.
 
     ``collection_ids``/``web_search``, when given, become the conversation's grounding;
-    they are checked before anything is stored.
+    ``attachment_ids`` are attached to the message. Both are checked before anything is
+    stored.
     """
     system = resolve_personality(user, personality_id)
     ids = conversations.check_collections(user, collection_ids)
+    new_files = attachments.check(user, attachment_ids)
     if session_id is None:
         session = conversations.create_session(user)
+        new_files = attachments.check(user, attachment_ids)  # locked again after that commit
     else:
         session = conversations.get_session(user, session_id)
         conversations.require_open(session)
     if system is not None:
         session.system_prompt = system
     conversations.apply_grounding(session, ids, web_search)
-    return begin_turn(session, user.id, text)
+    return begin_turn(session, user.id, text, new_files=new_files)
 
 
 def begin_turn(
-    session: ChatSession, user_id: int, text: str, place: Placement = Placement()
+    session: ChatSession,
+    user_id: int,
+    text: str,
+    place: Placement = Placement(),
+    new_files: Sequence[UploadedFile] = (),
 ) -> PreparedTurn:
-    """Lock an open conversation and commit the turn's user message where ``place`` says.
+    """Lock an open conversation and commit the turn's user message (with ``new_files``)
+    where ``place`` says.
 
     The lock and the message are one transaction: the conditional update holds the
     conversation's row until the commit, so positions and the path are read and written
     under it.
     """
     answered = place.answered
-    turn_id = _lock(session, active_message_id=answered.id) if answered else _lock(session)
-    budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
-    if answered is not None or place.edit:
-        through = answered.parent_id if answered is not None else place.parent_id
-        rows = conversations.history_rows(session.id, through) if through is not None else []
-    else:
-        rows = conversations.history_rows(session.id)
-    plan = summaries.plan_turn(rows, budget)
+    values = attachments.session_values(new_files)
+    if answered is not None:
+        values["active_message_id"] = answered.id
+    turn_id = _lock(session, **values)
+    if answered is not None and session.has_files:
+        new_files = attachments.of_message(answered.id)  # a regeneration resends its files
+    sent = attachments.current(new_files, _budget(text))
+    rows = _path_rows(session, place)
+    plan = summaries.plan_turn(attachments.pairs(rows, session.has_files), sent.budget)
+    attachments.fit(plan, sent, session.has_files)
     if answered is not None:
         message, reply_position = answered, session.message_count - 1
     else:
         parent_id = place.parent_id if place.edit else (rows[-1].id if rows else None)
         message = _add(session.id, session.message_count - 1, "user", text, parent_id=parent_id)
+        files.attach(new_files, message)
         reply_position = None
         if place.edit:
             session.active_message_id = message.id
     # Read before the commit: afterwards every attribute would be reloaded in a new
     # transaction, holding a pooled connection for as long as the reply streams.
     prepared = _prepared(session, turn_id, message, plan, user_id)
-    prepared.budget = budget
+    prepared.budget = sent.budget
     prepared.reply_position, prepared.regenerated = reply_position, answered is not None
+    prepared.attachments, prepared.omitted = sent.attachments, sent.omitted
     db.session.commit()
     return prepared
+
+
+def _budget(text: str) -> int:
+    """The tokens a turn whose message is ``text`` may send before it."""
+    return int(current_app.config["CHAT_CONTEXT_TOKENS"]) - estimate_tokens(text)
+
+
+def _path_rows(session: ChatSession, place: Placement) -> list[Any]:
+    """The history rows of the path a turn placed at ``place`` follows (with the files'
+    columns in a conversation with files)."""
+    answered = place.answered
+    if answered is None and not place.edit:
+        return conversations.history_rows(session.id, with_files=session.has_files)
+    through = answered.parent_id if answered is not None else place.parent_id
+    if through is None:
+        return []
+    return conversations.history_rows(session.id, through, session.has_files)
 
 
 def _prepared(
@@ -213,7 +259,7 @@ def _lock(session: ChatSession, **values: object) -> str:
     """Take the conversation's turn lock and its next position (caller commits), or answer
     409 SESSION_BUSY (410 SESSION_RESET if it was archived meanwhile, 404 if it was
     deleted). ``session`` then holds the row as locked (its ``message_count`` counts the
-    message about to be added); ``values`` are set with the lock."""
+    message about to be added); ``values`` are set on it in the same statement."""
     key = session.id
     turn_id = leases.acquire(
         session, message_count=ChatSession.message_count + 1, updated_at=utcnow(), **values
@@ -274,14 +320,24 @@ def complete_turn(
         model=model,
         prompt_tokens=usage.prompt_tokens,
         output_tokens=usage.output_tokens,
+        omitted_attachments=turn.omitted or None,
     )
     title, titled_by_user = locked
     turn.stored = StoredReply(
-        turn.session_id, reply.id, text, sources, meta, reply.created_at, model, title
+        turn.session_id,
+        reply.id,
+        text,
+        sources,
+        meta,
+        reply.created_at,
+        model,
+        title,
+        turn.omitted or None,
     )
     db.session.commit()
     if not turn.history and title is None and not titled_by_user:
-        turn.stored.title = _auto_title(turn.session_id, turn.message, status == COMPLETE)
+        first = turn.message or attachments.names(turn.attachments)  # only files sent
+        turn.stored.title = _auto_title(turn.session_id, first, status == COMPLETE)
     return turn.stored
 
 
@@ -361,9 +417,13 @@ def send_message(
     personality_id: str | None = None,
     collection_ids: list[str] | None = None,
     web_search: bool | None = None,
+    attachment_ids: Sequence[str] = (),
 ) -> StoredReply:
     """Run one turn without streaming; return the stored reply."""
-    return answer(prepare_turn(user, text, session_id, personality_id, collection_ids, web_search))
+    turn = prepare_turn(
+        user, text, session_id, personality_id, collection_ids, web_search, attachment_ids
+    )
+    return answer(turn)
 
 
 def answer(turn: PreparedTurn) -> StoredReply:
@@ -378,6 +438,7 @@ def answer(turn: PreparedTurn) -> StoredReply:
                 turn.message,
                 turn.instruction(),
                 model_input(turn),
+                turn.attachments,
             )
     except ModelError as exc:
         fail_turn(turn, exc)
@@ -402,13 +463,18 @@ def one_off(
     prompt: str,
     collection_ids: list[str] | None = None,
     web_search: bool = False,
+    attachment_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Answer a prompt with no conversation: ``{"text", "sources", "model", "grounding"?}``."""
+    """Answer a prompt with no conversation: ``{"text", "sources", "model", "grounding"?}``.
+
+    Its files are sent with it and stay unattached (removed after ``FILES_UNATTACHED_TTL``).
+    """
     ids = conversations.check_collections(user, collection_ids) or []
+    sent = attachments.one_off(user, attachment_ids)
     found = grounding.prepare(user.id, prompt, [str(i) for i in ids], web_search)
     model = get_model()
     try:
-        text, usage = model.generate(prompt, None, found.model_input if found else None)
+        text, usage = model.generate(prompt, None, found.model_input if found else None, sent)
     except ModelError as exc:
         raise api_error(exc) from exc
     text, sources, meta = grounding.finish(found, text, usage.web)
