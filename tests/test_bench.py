@@ -67,3 +67,11 @@ def test_message_search_benchmark_runs(tmp_path: Path) -> None:
     assert kinds <= set(sqlite)
     assert sqlite["all"]["n"] == 18
     assert sqlite["title filter (baseline)"]["p50_ms"] > 0
+
+
+def test_branches_benchmark_runs() -> None:
+    """A tiny run (SQLite only) builds both conversations and compares turns and reads."""
+    done = run_bench("branches", "--path-turns", "4", "--branches", "4", "--turns", "3")
+
+    assert "turn branched/linear median" in done.stdout
+    assert "read branched/linear median" in done.stdout
