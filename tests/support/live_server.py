@@ -20,7 +20,7 @@ from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.services import accounts
-from chatapp.services.chat import personalities, turns
+from chatapp.services.chat import paths, personalities, turns
 from tests.support.app import PW_HASH, make_config
 
 
@@ -69,6 +69,8 @@ class LiveServer:
                     ChatMessage(session_id=session.id, position=position, role=role, content=text)
                 )
             session.message_count = len(messages)
+            db.session.flush()
+            paths.link_in_order(db.session, [session.id])
             db.session.commit()
             return str(session.id)
 
