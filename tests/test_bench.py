@@ -88,3 +88,11 @@ def test_attachment_benchmark_runs() -> None:
     assert "the image adds to the first turn: p50" in done.stdout
     assert "the image adds to the second turn: p50" in done.stdout
     assert "verdict: a 1 MB image adds" in done.stdout
+
+
+def test_branches_benchmark_runs() -> None:
+    """A tiny run (SQLite only) builds both conversations and compares turns and reads."""
+    done = run_bench("branches", "--path-turns", "4", "--branches", "4", "--turns", "3")
+
+    assert "turn branched/linear median" in done.stdout
+    assert "read branched/linear median" in done.stdout
