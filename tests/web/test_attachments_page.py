@@ -1,0 +1,178 @@
+"""Attachments on the chat page, in Chromium: paste, pick and drop files, remove one before
+sending, images shown and enlarged, other files as download chips, upload errors.
+
+The offline model answers (it names the files it received), on a fresh SQLite database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.live_server import LiveServer
+from tests.support.pages import BROWSER_MARKS, Page, expect
+
+pytestmark = BROWSER_MARKS
+
+# Pastes a PNG drawn on a canvas into the message box, as a real clipboard paste event.
+PASTE_PNG = """async ([name, width, height]) => {
+  const canvas = document.createElement("canvas");
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext("2d");
+  context.fillStyle = "#c03";
+  context.fillRect(0, 0, width, height);
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  const data = new DataTransfer();
+  data.items.add(new File([blob], name, { type: "image/png" }));
+  const init = { clipboardData: data, bubbles: true, cancelable: true };
+  document.getElementById("message").dispatchEvent(new ClipboardEvent("paste", init));
+}"""
+# A DataTransfer holding one text file, to drop on the composer.
+DROPPED_TEXT = """([name, text]) => {
+  const data = new DataTransfer();
+  data.items.add(new File([text], name, { type: "text/plain" }));
+  return data;
+}"""
+STORED_FILES = "fetch('/api/v1/files').then((response) => response.json())"
+
+
+def open_tab(browser: Any, live: LiveServer) -> Iterator[Page]:
+    """A logged-in tab on ``live`` that fails the test on a script error or a dialog."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    tab = Page(context.new_page(), live)
+    tab.login()
+    yield tab
+    context.close()
+    assert tab.dialogs == [], "a dialog was opened"
+    assert tab.errors == [], "the page logged errors"
+
+
+@pytest.fixture
+def offline_tab(browser: Any, offline_live: LiveServer) -> Iterator[Page]:
+    """The chat page with the offline model answering."""
+    yield from open_tab(browser, offline_live)
+
+
+@pytest.fixture
+def small_files_tab(browser: Any, tmp_path: Path) -> Iterator[Page]:
+    """The chat page of an app that takes files of at most 1 KB."""
+    with LiveServer(tmp_path / "small.db", OFFLINE_MODEL_DELAY=0.0, FILES_MAX_BYTES=1024) as live:
+        live.create_user("alice")
+        yield from open_tab(browser, live)
+
+
+def paste_png(tab: Page, name: str, width: int = 40, height: int = 30) -> None:
+    tab.page.evaluate(PASTE_PNG, [name, width, height])
+
+
+def tray(tab: Page) -> Any:
+    return tab.page.get_by_role("list", name="Files to send")
+
+
+def natural_width(image: Any) -> int:
+    """The width of a loaded image's picture (0 if it cannot be decoded)."""
+    return int(image.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)"))
+
+
+def test_pasted_image_is_sent_shown_enlarged_and_still_there_after_reload(
+    offline_tab: Page,
+) -> None:
+    tab = offline_tab
+    paste_png(tab, "red-square.png")
+    thumbnail = tray(tab).get_by_role("img", name="red-square.png")
+    expect(thumbnail).to_be_visible()
+    expect(thumbnail).to_have_attribute("src", re.compile(r"^blob:"))
+    tab.shot("attachments-tray")
+    tab.send("What colour is this?")
+
+    user = tab.messages().first
+    image = user.get_by_role("img", name="red-square.png")
+    expect(image).to_have_attribute("src", re.compile(r"^/api/v1/files/[^/]+/content$"))
+    expect(user).to_contain_text("What colour is this?")
+    expect(tab.messages()).to_have_count(2)
+    expect(tab.messages().last).to_contain_text("red-square.png")  # the offline model saw it
+    expect(tray(tab)).to_be_hidden()
+
+    tab.page.reload()
+    image = tab.messages().first.get_by_role("img", name="red-square.png")
+    expect(image).to_be_visible()
+    assert natural_width(image) == 40
+
+    tab.messages().first.get_by_role("button", name="Enlarge red-square.png").click()
+    lightbox = tab.page.get_by_role("dialog", name="red-square.png")
+    expect(lightbox).to_be_visible()
+    expect(lightbox.get_by_role("img")).to_be_visible()
+    tab.shot("attachments-lightbox")
+    tab.page.keyboard.press("Escape")
+    expect(lightbox).to_have_count(0)
+    tab.messages().first.get_by_role("button", name="Enlarge red-square.png").click()
+    lightbox.click()
+    expect(lightbox).to_have_count(0)
+
+
+def test_picked_text_file_is_a_download_chip_and_svg_never_an_image(offline_tab: Page) -> None:
+    tab = offline_tab
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    tab.page.locator("#attach-file").set_input_files(
+        [
+            {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"shopping: eggs\n"},
+            {"name": "logo.svg", "mimeType": "image/svg+xml", "buffer": svg},
+        ]
+    )
+    expect(tray(tab).locator(".file-chip")).to_have_count(2)
+    expect(tray(tab)).to_contain_text("notes.txt")
+    expect(tray(tab).get_by_role("img")).to_have_count(0)
+    tab.composer().press("Enter")  # no text: the files alone are a message
+
+    user = tab.messages().first
+    chip = user.get_by_role("link", name=re.compile("notes.txt"))
+    expect(chip).to_have_attribute("href", re.compile(r"^/api/v1/files/[^/]+/content$"))
+    expect(user.get_by_role("link", name=re.compile("logo.svg"))).to_be_visible()
+    expect(user.locator("img, iframe, object, embed")).to_have_count(0)
+    expect(tab.messages().last).to_contain_text("notes.txt")
+    with tab.page.expect_download() as download:
+        chip.click()
+    assert download.value.suggested_filename == "notes.txt"
+    assert Path(download.value.path()).read_bytes() == b"shopping: eggs\n"
+
+
+def test_removed_thumbnail_is_not_sent_and_dropped_file_is(offline_tab: Page) -> None:
+    tab = offline_tab
+    paste_png(tab, "keep.png")
+    paste_png(tab, "drop-me.png")
+    expect(tray(tab).get_by_role("img")).to_have_count(2)
+    expect(tray(tab).locator(".uploading")).to_have_count(0)
+    tab.page.get_by_role("button", name="Remove drop-me.png").click()
+    expect(tray(tab).get_by_role("img")).to_have_count(1)
+    data = tab.page.evaluate_handle(DROPPED_TEXT, ["dropped.txt", "from the desktop"])
+    tab.page.dispatch_event("#composer", "drop", {"dataTransfer": data})
+    expect(tray(tab)).to_contain_text("dropped.txt")
+    tab.send("Two files")
+
+    user = tab.messages().first
+    expect(user.get_by_role("img", name="keep.png")).to_be_visible()
+    expect(user.get_by_role("link", name=re.compile("dropped.txt"))).to_be_visible()
+    expect(tab.messages()).to_have_count(2)
+    expect(tab.messages().last).to_contain_text("dropped.txt")  # the offline model's report
+    expect(tab.messages().last).not_to_contain_text("drop-me.png")
+    expect(user.get_by_role("img", name="drop-me.png")).to_have_count(0)
+    names = sorted(file["name"] for file in tab.page.evaluate(STORED_FILES)["files"])
+    assert names == ["dropped.txt", "keep.png"]  # the removed upload was deleted
+
+
+def test_upload_over_the_limit_shows_the_servers_message(small_files_tab: Page) -> None:
+    tab = small_files_tab
+    tab.page.locator("#attach-file").set_input_files(
+        {"name": "big.txt", "mimeType": "text/plain", "buffer": b"x" * 4096}
+    )
+    error = tab.page.get_by_role("alert")
+    expect(error).to_contain_text("big.txt:")
+    expect(error).to_contain_text("FILE_TOO_LARGE")
+    expect(tray(tab)).to_be_hidden()
+    tab.shot("attachments-too-large")
+    tab.errors.clear()  # the browser logs the 413 response
