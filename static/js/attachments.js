@@ -45,11 +45,17 @@ export function attachmentList(attachments) {
   return list;
 }
 
-/** Show a message's ``files`` above its text; the item keeps them (to send again). */
-export function showAttachments(item, files) {
+/** Show a message's ``files`` above its text (the item keeps them, to send again), and on
+ * a reply, how many files its turn left out of what the model saw (``omitted`` ids). */
+export function showAttachments(item, files, omitted) {
   item.attachments = files || [];
   const list = attachmentList(files);
   if (list) item.querySelector(".body").before(list);
+  if (omitted?.length) {
+    const count = omitted.length === 1 ? "1 earlier file" : `${omitted.length} earlier files`;
+    const text = `${count} did not fit in what the model could read for this reply.`;
+    item.append(el("p", "note omitted", text));
+  }
 }
 
 function imageButton(file) {
@@ -128,14 +134,18 @@ export class AttachmentTray {
 
   async send(entry) {
     let answer;
+    const progress = (percent) => {
+      entry.item?.querySelector("progress")?.setAttribute("value", percent);
+    };
     try {
-      answer = await upload("/files", entry.file);
+      answer = await upload("/files", entry.file, progress);
     } catch (error) {
       answer = { status: 0, body: { message: error.message, code: error.code } };
     }
     if (answer.status === 201) {
       entry.stored = answer.body;
       if (entry.removed) forget(entry.stored);
+      else entry.item = null; // shown again: stored images get a thumbnail, without progress
     } else if (!entry.removed) {
       const body = answer.body || {};
       const message = body.message || `The upload failed (${answer.status}).`;
@@ -199,7 +209,9 @@ export class AttachmentTray {
       event.preventDefault();
       target.classList.add("dragging");
     });
-    target.addEventListener("dragleave", () => target.classList.remove("dragging"));
+    target.addEventListener("dragleave", (event) => {
+      if (!target.contains(event.relatedTarget)) target.classList.remove("dragging");
+    });
     target.addEventListener("drop", (event) => {
       target.classList.remove("dragging");
       if (!carriesFiles(event) || this.disabled) return;
@@ -210,7 +222,6 @@ export class AttachmentTray {
 
   render() {
     for (const entry of this.entries) entry.item ??= this.trayItem(entry);
-    for (const entry of this.entries) entry.item.classList.toggle("uploading", !entry.stored);
     this.tray.replaceChildren(...this.entries.map((entry) => entry.item));
     this.tray.hidden = this.entries.length === 0;
   }
@@ -218,13 +229,24 @@ export class AttachmentTray {
   trayItem(entry) {
     const item = el("li", "tray-item");
     const { name, size } = entry.file;
-    if (entry.preview) {
+    const { stored } = entry;
+    // A HEIC photo has no preview, but is stored as a JPEG that the page can show.
+    const stillImage = stored && IMAGE_TYPES.has(stored.mimeType) && contentUrl(stored.id);
+    const source = stored && !IMAGE_TYPES.has(stored.mimeType) ? null : entry.preview || stillImage;
+    if (source) {
       const image = el("img", "thumbnail");
-      image.src = entry.preview;
+      image.src = source;
       image.alt = name;
       item.append(image);
     } else {
       item.append(chip(name, size));
+    }
+    if (!stored) {
+      item.classList.add("uploading");
+      const progress = el("progress");
+      progress.max = 100;
+      progress.setAttribute("aria-label", `Uploading ${name}`);
+      item.append(progress);
     }
     const remove = iconButton("close", `Remove ${name}`, "remove-file");
     remove.addEventListener("click", () => this.remove(entry));

@@ -226,7 +226,7 @@ export function messageItem(message) {
   item.dataset.status = message.status;
   item.dataset.content = message.content;
   item.querySelector(".body").innerHTML = message.html;
-  showAttachments(item, message.attachments);
+  showAttachments(item, message.attachments, message.omittedAttachments);
   const sources = sourcesPanel(message);
   if (sources) item.append(sources);
   const note = statusNote(message);
