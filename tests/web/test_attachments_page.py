@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.live_server import LiveServer
 from tests.support.pages import BROWSER_MARKS, Page, expect
 
@@ -72,6 +73,13 @@ def paste_png(tab: Page, name: str, width: int = 40, height: int = 30) -> None:
 
 def tray(tab: Page) -> Any:
     return tab.page.get_by_role("list", name="Files to send")
+
+
+def inline_types(wire: GeminiWireServer, index: int = -1) -> list[str]:
+    """The media types of the inline parts in request ``index`` to the model."""
+    body = wire.requests[index].body or {}
+    parts = [part for content in body.get("contents") or [] for part in content["parts"]]
+    return [part["inlineData"]["mimeType"] for part in parts if "inlineData" in part]
 
 
 def natural_width(image: Any) -> int:
@@ -176,3 +184,27 @@ def test_upload_over_the_limit_shows_the_servers_message(small_files_tab: Page) 
     expect(tray(tab)).to_be_hidden()
     tab.shot("attachments-too-large")
     tab.errors.clear()  # the browser logs the 413 response
+
+
+def test_retry_of_a_failed_message_sends_its_image_again(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    page_wire.script(Reply(status=503), Reply(text="A red square"))
+    tab.login()
+    paste_png(tab, "square.png")
+    tab.send("Describe it")
+    alert = tab.page.locator("#message-list").get_by_role("alert")
+    expect(alert).to_contain_text("MODEL_UNAVAILABLE")
+    failed = tab.messages().first.get_by_role("img", name="square.png")
+    expect(failed).to_be_visible()
+    tab.page.reload()  # the failed message keeps its image and still offers Retry
+    alert.get_by_role("button", name="Retry").click()
+    expect(tab.messages()).to_have_count(3)
+    expect(tab.messages().last).to_contain_text("A red square")
+    resent = tab.messages().nth(1).get_by_role("img", name="square.png")
+    expect(resent).to_be_visible()
+    # The retry sent a copy (a file belongs to one message), which the model received.
+    assert resent.get_attribute("src") != failed.get_attribute("src")
+    assert natural_width(resent) == 40
+    assert inline_types(page_wire) == ["image/png"]
+    tab.errors.clear()  # the browser logs the 503 turn
