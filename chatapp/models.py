@@ -190,6 +190,8 @@ class ChatMessage(db.Model):
     grounding: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     prompt_tokens: Mapped[int | None] = mapped_column(Integer)
     output_tokens: Mapped[int | None] = mapped_column(Integer)
+    # On a reply: ids of the conversation's files its turn did not send (over the budget).
+    omitted_attachments: Mapped[list[str] | None] = mapped_column(JSON)
 
     session: Mapped[ChatSession] = relationship(back_populates="messages")
 
@@ -353,6 +355,9 @@ class UploadedFile(db.Model):
     height: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the file costs in a prompt, as the model counted it at upload (None: unknown,
+    # an estimate is used).
+    tokens: Mapped[int | None] = mapped_column(Integer)
 
 
 class FileBlob(db.Model):

@@ -103,10 +103,13 @@ def test_streams_are_declared_as_event_streams(client: FlaskClient, auth) -> Non
 
 
 def test_schema_refuses_what_the_app_refuses(client: FlaskClient, auth) -> None:
-    """Blank messages and null personality fields: refused by the schema and by the app."""
+    """Blank messages (without attachments) and null personality fields: refused by the
+    schema and by the app."""
     schemas = _spec(client)["components"]["schemas"]
-    assert schemas["MessageIn"]["properties"]["message"]["pattern"] == NOT_BLANK
-    assert schemas["PromptIn"]["properties"]["prompt"]["pattern"] == NOT_BLANK
+    for name, field in (("MessageIn", "message"), ("PromptIn", "prompt")):
+        with_files, with_text = schemas[name]["anyOf"]
+        assert with_text["properties"][field]["pattern"] == NOT_BLANK, name
+        assert with_files["required"] == ["attachments"]
     update = schemas["PersonalityUpdate"]
     assert update["minProperties"] == 1
     for prop in update["properties"].values():

@@ -9,12 +9,13 @@ from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
 from chatapp.ratelimits import chat_limit, session_limit
+from chatapp.services import files
 from chatapp.services.chat import conversations, search, stops, streaming, turns
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
 chat_tag = Tag(name="chat", description="Conversations with the model")
-MODEL_ERRORS = schemas.errors(404, 409, 422, 502, 503, 504)
+MODEL_ERRORS = schemas.errors(404, 409, 413, 422, 502, 503, 504)
 # A turn in an archived conversation is refused: 410 SESSION_RESET.
 TURN_ERRORS = {**MODEL_ERRORS, **schemas.errors(410)}
 
@@ -34,6 +35,7 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
         body.personalityId,
         body.collectionIds,
         body.webSearch,
+        body.attachments,
     )
     return schemas.MessageOut.of(reply).body()
 
@@ -44,7 +46,7 @@ def send_message(body: schemas.MessageIn) -> dict[str, Any]:
     responses={
         200: schemas.StreamEvent,
         **schemas.BODY_ERRORS,
-        **schemas.errors(404, 409, 410, 429),
+        **schemas.errors(404, 409, 410, 413, 429),
     },
 )
 @chat_limit
@@ -62,6 +64,7 @@ def stream_message(body: schemas.MessageIn) -> Response:
         body.personalityId,
         body.collectionIds,
         body.webSearch,
+        body.attachments,
     )
     return sse.event_response(streaming.stream_reply(turn))
 
@@ -92,12 +95,17 @@ def prompt(body: schemas.PromptIn) -> dict[str, Any]:
 
     With ``collectionIds`` or ``webSearch`` the answer is grounded and cites ``sources``.
     """
-    return answer_prompt(body.prompt, body.collectionIds, body.webSearch)
+    return answer_prompt(body.prompt, body.collectionIds, body.webSearch, body.attachments)
 
 
-def answer_prompt(text: str, collection_ids: list[str] | None, web_search: bool) -> dict[str, Any]:
+def answer_prompt(
+    text: str,
+    collection_ids: list[str] | None,
+    web_search: bool,
+    attachment_ids: list[str] | None = None,
+) -> dict[str, Any]:
     """The one-off answer to a prompt (here and at seed 000's ``POST /api/chat``)."""
-    answer = turns.one_off(g.user, text, collection_ids, web_search)
+    answer = turns.one_off(g.user, text, collection_ids, web_search, attachment_ids or [])
     return schemas.PromptOut(**answer).body()
 
 
@@ -152,7 +160,8 @@ def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict
     """Return a conversation with its newest messages (older ones via ``before``)."""
     session = conversations.get_session(g.user, path.session_id)
     messages, has_more = conversations.message_page(session, query.before, query.limit)
-    items = [schemas.MessageItem.of(message) for message in messages]
+    attached = files.attached_to([message.id for message in messages if message.role == "user"])
+    items = [schemas.MessageItem.of(m, attached.get(m.id, ())) for m in messages]
     return schemas.SessionDetail.of(session, messages=items, has_more=has_more).body()
 
 

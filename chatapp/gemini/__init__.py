@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from chatapp.gemini.attachments import estimate_file_tokens
 from chatapp.gemini.base import (
     TITLE_PROMPT,
+    Attachment,
     Grounding,
     Model,
     ModelError,
@@ -32,6 +34,7 @@ from chatapp.gemini.offline import OFFLINE_NOTICE, OfflineModel
 __all__ = [
     "OFFLINE_NOTICE",
     "TITLE_PROMPT",
+    "Attachment",
     "GeminiModel",
     "Grounding",
     "GroundingPassage",
@@ -44,6 +47,7 @@ __all__ = [
     "WebGrounding",
     "build_model",
     "clean_title",
+    "estimate_file_tokens",
     "estimate_tokens",
     "fallback_title",
     "get_model",

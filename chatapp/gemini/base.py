@@ -21,11 +21,27 @@ def estimate_tokens(text: str) -> int:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with a user turn, as an inline data part.
+
+    ``data`` is empty until the turn is known to send it (the history's budget decides);
+    ``tokens`` is what the model counted for it, ``file_id`` the stored file it is.
+    """
+
+    file_id: str
+    name: str
+    mime_type: str
+    tokens: int
+    data: bytes = b""
+
+
+@dataclass(frozen=True)
 class Turn:
-    """One turn of a conversation as the model sees it."""
+    """One turn of a conversation as the model sees it (a user turn with its files)."""
 
     role: str  # "user" or "model"
     text: str
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,8 +132,10 @@ class Model(Protocol):
         message: str,
         system: str | None,
         grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[str, Usage]:
-        """Reply to ``message`` after ``history`` (grounded on ``grounding`` for this turn)."""
+        """Reply to ``message`` (with its files) after ``history`` (grounded on ``grounding``
+        for this turn)."""
 
     def stream(
         self,
@@ -126,13 +144,22 @@ class Model(Protocol):
         message: str,
         system: str | None,
         grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> ReplyStream:
-        """Reply to ``message`` after ``history``, chunk by chunk."""
+        """Reply to ``message`` (with its files) after ``history``, chunk by chunk."""
 
     def generate(
-        self, prompt: str, system: str | None = None, grounding: Grounding | None = None
+        self,
+        prompt: str,
+        system: str | None = None,
+        grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[str, Usage]:
-        """Answer a one-off prompt with no conversation."""
+        """Answer a one-off prompt (with its files) with no conversation."""
+
+    def count_tokens(self, mime_type: str, data: bytes) -> int:
+        """What one file costs in a prompt, in the model's tokens (``ModelError`` if it
+        cannot tell)."""
 
     def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
         """Answer a one-off prompt chunk by chunk."""

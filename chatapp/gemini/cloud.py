@@ -12,8 +12,10 @@ from google import genai
 from google.genai import types
 
 from chatapp.gemini import wire
+from chatapp.gemini.attachments import inline_part
 from chatapp.gemini.base import (
     TITLE_PROMPT,
+    Attachment,
     Grounding,
     Model,
     ModelError,
@@ -35,9 +37,20 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = [408, 429, 500, 502, 503, 504]
 
 
-def _contents(history: list[Turn], message: str) -> tuple[Content, ...]:
-    """The contents of a turn: the stored history, then the new message."""
-    return (*((turn.role, turn.text) for turn in history), ("user", message))
+def _contents(
+    history: list[Turn], message: str, files: tuple[Attachment, ...] = ()
+) -> tuple[Content, ...]:
+    """The contents of a turn: the stored history, then the new message (each user turn
+    with its files)."""
+    return (
+        *(_content(turn.role, turn.text, turn.attachments) for turn in history),
+        _content("user", message, files),
+    )
+
+
+def _content(role: str, text: str, files: tuple[Attachment, ...]) -> Content:
+    """One content: ``(role, text)``, with its files only when it has some."""
+    return (role, text, files) if files else (role, text)
 
 
 def _settings(system: str | None, grounding: Grounding | None) -> tuple[str | None, bool]:
@@ -95,13 +108,15 @@ class GeminiModel:
         message: str,
         system: str | None,
         grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[str, Usage]:
-        """Send ``message`` after ``history``; return the reply.
+        """Send ``message`` (with its files) after ``history``; return the reply.
 
         ``key`` (the conversation) is not needed: every request is built from the history
         as stored, in one pass (docs/decisions.md, "Requests in wire form").
         """
-        return self._generate(_contents(history, message), *_settings(system, grounding))
+        contents = _contents(history, message, attachments)
+        return self._generate(contents, *_settings(system, grounding))
 
     def stream(
         self,
@@ -110,15 +125,29 @@ class GeminiModel:
         message: str,
         system: str | None,
         grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> ReplyStream:
-        """Send ``message`` after ``history`` and stream the reply."""
-        return self._stream(_contents(history, message), *_settings(system, grounding))
+        """Send ``message`` (with its files) after ``history`` and stream the reply."""
+        contents = _contents(history, message, attachments)
+        return self._stream(contents, *_settings(system, grounding))
 
     def generate(
-        self, prompt: str, system: str | None = None, grounding: Grounding | None = None
+        self,
+        prompt: str,
+        system: str | None = None,
+        grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[str, Usage]:
-        """Answer a one-off prompt."""
-        return self._generate((("user", prompt),), *_settings(system, grounding))
+        """Answer a one-off prompt (with its files)."""
+        contents = (_content("user", prompt, attachments),)
+        return self._generate(contents, *_settings(system, grounding))
+
+    def count_tokens(self, mime_type: str, data: bytes) -> int:
+        """Ask the model (``countTokens``) what one file costs in a prompt."""
+        try:
+            return wire.count_tokens(self.client, self.name, [inline_part(mime_type, data)])
+        except Exception as exc:
+            raise translate(exc) from exc
 
     def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
         """Answer a one-off prompt chunk by chunk."""

@@ -6,7 +6,16 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chatapp.gemini.base import Grounding, ModelError, ReplyStream, Turn, Usage, fallback_title
+from chatapp.gemini.attachments import describe, estimate_file_tokens
+from chatapp.gemini.base import (
+    Attachment,
+    Grounding,
+    ModelError,
+    ReplyStream,
+    Turn,
+    Usage,
+    fallback_title,
+)
 
 OFFLINE_NOTICE = (
     "**Offline model.** chatapp has no Gemini API key, so this reply comes from its built-in "
@@ -26,7 +35,11 @@ class OfflineModel:
     embedding_dim: int = 0
 
     def reply_text(
-        self, history: list[Turn], message: str, grounding: Grounding | None = None
+        self,
+        history: list[Turn],
+        message: str,
+        grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> str:
         """Compose the reply: the notice, what was received, and how to connect Gemini."""
         quoted = message if len(message) <= 200 else message[:199] + "…"
@@ -34,6 +47,7 @@ class OfflineModel:
             f"{OFFLINE_NOTICE}\n\n"
             f"I received this conversation with {len(history)} earlier turn(s) and your "
             f"message of {len(message)} character(s):\n\n> {quoted}\n\n"
+            f"{received_files(history, attachments)}"
             f"{retrieved_text(grounding)}"
             "To chat with Gemini, set `GEMINI_API_KEY` (and optionally `GEMINI_MODEL`) "
             "and restart chatapp."
@@ -46,9 +60,10 @@ class OfflineModel:
         message: str,
         system: str | None,
         grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[str, Usage]:
         """Reply at once."""
-        return self.reply_text(history, message, grounding), Usage()
+        return self.reply_text(history, message, grounding, attachments), Usage()
 
     def stream(
         self,
@@ -57,15 +72,25 @@ class OfflineModel:
         message: str,
         system: str | None,
         grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> ReplyStream:
         """Reply word by word."""
-        return ReplyStream(self._words(self.reply_text(history, message, grounding)), Usage())
+        text = self.reply_text(history, message, grounding, attachments)
+        return ReplyStream(self._words(text), Usage())
 
     def generate(
-        self, prompt: str, system: str | None = None, grounding: Grounding | None = None
+        self,
+        prompt: str,
+        system: str | None = None,
+        grounding: Grounding | None = None,
+        attachments: tuple[Attachment, ...] = (),
     ) -> tuple[str, Usage]:
         """Answer a one-off prompt."""
-        return self.reply_text([], prompt, grounding), Usage()
+        return self.reply_text([], prompt, grounding, attachments), Usage()
+
+    def count_tokens(self, mime_type: str, data: bytes) -> int:
+        """A file's tokens by Gemini 2.x's published rules (no model to ask)."""
+        return estimate_file_tokens(mime_type, data)
 
     def stream_prompt(self, prompt: str, system: str | None = None) -> ReplyStream:
         """Answer a one-off prompt word by word."""
@@ -93,6 +118,22 @@ class OfflineModel:
             if self.delay and index:
                 time.sleep(self.delay)
             yield word if index == len(words) - 1 else word + " "
+
+
+def received_files(history: list[Turn], attachments: tuple[Attachment, ...]) -> str:
+    """What the offline model says about the files it was sent: this message's, each with
+    what it is (image size, PDF pages, text lines), and how many came with earlier turns.
+
+    A keyless user thus sees attachments work.
+    """
+    lines = []
+    if attachments:
+        lines.append(f"With your message came {len(attachments)} file(s):")
+        lines += [describe(file) for file in attachments]
+    earlier = [file.name for turn in history for file in turn.attachments]
+    if earlier:
+        lines.append(f"Earlier turns carried {len(earlier)} file(s): {', '.join(earlier)}.")
+    return "\n".join(lines) + "\n\n" if lines else ""
 
 
 def retrieved_text(grounding: Grounding | None) -> str:

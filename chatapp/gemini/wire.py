@@ -26,8 +26,11 @@ from google import genai
 from google.genai import models as sdk_models
 from google.genai import types
 
-# A stored content: ``(role, text)``.
-Content = tuple[str, str]
+from chatapp.gemini.attachments import inline_part
+from chatapp.gemini.base import Attachment
+
+# A stored content: ``(role, text)``, or ``(role, text, files)`` for a turn with files.
+Content = tuple[str, str] | tuple[str, str, tuple[Attachment, ...]]
 Response = types.GenerateContentResponse
 # Longest system instruction whose converted request fields are memoised.
 MEMO_CHARS = 4000
@@ -36,8 +39,33 @@ PLACEHOLDER = "(system instruction)"
 
 
 def wire_contents(contents: Sequence[Content]) -> list[dict[str, Any]]:
-    """Contents as the REST API takes them, in order."""
-    return [{"role": role, "parts": [{"text": text}]} for role, text in contents]
+    """Contents as the REST API takes them, in order (a text-only content is one text part:
+    that path stays a plain comprehension)."""
+    return [
+        {"role": content[0], "parts": [{"text": content[1]}]}
+        if len(content) == 2
+        else _with_files(*content)
+        for content in contents
+    ]
+
+
+def _with_files(role: str, text: str, files: tuple[Attachment, ...]) -> dict[str, Any]:
+    """A content with its files first, as ``inlineData`` parts, then its text (if any)."""
+    parts = [inline_part(file.mime_type, file.data) for file in files]
+    if text or not parts:
+        parts.append({"text": text})
+    return {"role": role, "parts": parts}
+
+
+def count_tokens(client: genai.Client, model: str, parts: list[dict[str, Any]]) -> int:
+    """POST ``:countTokens`` for one user content of ``parts``; the model's count."""
+    path, _ = _template(client, model, None, False)
+    body = {"contents": [{"role": "user", "parts": parts}]}
+    response = client._api_client.request("post", f"{path}:countTokens", body)
+    total = json.loads(response.body or "{}").get("totalTokens")
+    if not isinstance(total, int):
+        raise ValueError(f"countTokens answered without a count: {response.body!r:.200}")
+    return total
 
 
 @functools.lru_cache(maxsize=256)

@@ -5,16 +5,27 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 from flask import current_app
-from pydantic import AfterValidator, BaseModel, Field, field_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from chatapp.rendering import render_markdown
 from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK, Out, Strict, Timestamp, sse_documented
+from chatapp.schemas.files import AttachmentOut
 from chatapp.schemas.retrieval import CollectionIds, GroundingInfo, Source
 from chatapp.services.chat.leases import lapsed
 
 if TYPE_CHECKING:
-    from chatapp.models import ChatMessage, ChatSession
+    from collections.abc import Sequence
+
+    from chatapp.models import ChatMessage, ChatSession, UploadedFile
     from chatapp.services.chat.search import Hit
     from chatapp.services.chat.turns import StoredReply
 
@@ -23,6 +34,11 @@ def _check_message_length(text: str) -> str:
     """Refuse blank messages and those over the configured maximum."""
     if not text.strip():
         raise PydanticCustomError("string_blank", "Message must not be blank")
+    return _check_length(text)
+
+
+def _check_length(text: str) -> str:
+    """Refuse a message over the configured maximum."""
     limit = current_app.config["CHAT_MAX_MESSAGE_CHARS"]
     if len(text) > limit:
         raise PydanticCustomError(
@@ -42,18 +58,69 @@ MessageText = Annotated[
     ),
     AfterValidator(_check_message_length),
 ]
+# The text of a turn that may carry attachments: empty or blank only when it does (checked
+# by :func:`_text_unless_attached`, as ``string_too_short`` / ``string_blank``).
+TurnText = Annotated[
+    str,
+    Field(
+        description="Not blank unless attachments are given; at most CHAT_MAX_MESSAGE_CHARS "
+        "characters (32,000 by default)",
+    ),
+    AfterValidator(_check_length),
+]
+# Files uploaded with POST /api/v1/files, attached to the turn's message in this order.
+Attachments = Annotated[
+    list[Annotated[str, Field(max_length=64, pattern=NO_NUL)]],
+    Field(
+        max_length=100,
+        description="Ids of uploaded files (POST /api/v1/files) sent with the message; "
+        "at most FILES_PER_MESSAGE (413 past it); each file is attached once (409)",
+    ),
+]
+
+
+def _blank_only_with_files(field: str) -> dict[str, Any]:
+    """The OpenAPI statement of :func:`_text_unless_attached`: a body has attachments, or
+    its text ``field`` is not blank."""
+    with_files = {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}}
+    with_text = {"properties": {field: {"minLength": 1, "pattern": NOT_BLANK}}}
+    return {"anyOf": [with_files, with_text]}
+
+
+def _text_unless_attached(text: str, info: ValidationInfo) -> str:
+    """Refuse an empty or blank text unless attachments came with it."""
+    if info.data.get("attachments"):
+        return text
+    if not text:
+        raise PydanticCustomError(
+            "string_too_short", "String should have at least 1 character", {"min_length": 1}
+        )
+    if not text.strip():
+        raise PydanticCustomError("string_blank", "Message must not be blank")
+    return text
+
+
 # A conversation id in a body: a UUID, so a typo is a 400 naming the field, not a 404.
 SessionId = Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$")]
 
 
 class MessageIn(Strict):
-    """A user's message; omitting ``sessionId`` starts a new conversation."""
+    """A user's message; omitting ``sessionId`` starts a new conversation.
 
-    message: MessageText
+    ``message`` may be empty when ``attachments`` are given.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_blank_only_with_files("message"))
+
+    # Declared first: the message's check reads it.
+    attachments: Attachments = Field(default_factory=list)
+    message: TurnText
     sessionId: SessionId | None = None
     personalityId: str | None = Field(None, max_length=64, pattern=NO_NUL)
     collectionIds: CollectionIds | None = None
     webSearch: bool | None = None
+
+    _message_given = field_validator("message")(_text_unless_attached)
 
 
 class GroundingFields(Out):
@@ -74,7 +141,11 @@ class GroundingFields(Out):
 
 
 class MessageOut(GroundingFields):
-    """The stored reply to a message (seed 003's shape, plus the model, title, sources)."""
+    """The stored reply to a message (seed 003's shape, plus the model, title, sources).
+
+    ``omittedAttachments``: the conversation's files the model did not see for this reply
+    (the oldest give way first when the history is over ``CHAT_CONTEXT_TOKENS``).
+    """
 
     sessionId: str
     messageId: int
@@ -82,6 +153,7 @@ class MessageOut(GroundingFields):
     timestamp: Timestamp
     model: str
     title: str | None
+    omittedAttachments: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, reply: StoredReply) -> MessageOut:
@@ -95,6 +167,7 @@ class MessageOut(GroundingFields):
             title=reply.title,
             sources=reply.sources or [],
             grounding=reply.grounding,
+            omittedAttachments=reply.omitted_attachments or [],
         )
 
 
@@ -102,9 +175,9 @@ class StreamEvent(BaseModel):
     """One ``data:`` event of a reply stream (``text/event-stream``).
 
     ``start`` {sessionId, model}; ``content`` {content}; ``end`` {messageId, model, status,
-    title, content, sources, grounding, stopped?}; ``error`` {code, message}. ``end``'s
-    ``content`` is the stored reply (citation markers cleaned, web markers added). Comment
-    lines (``: keep-alive``) may come between events.
+    title, content, sources, grounding, omittedAttachments, stopped?}; ``error`` {code,
+    message}. ``end``'s ``content`` is the stored reply (citation markers cleaned, web
+    markers added). Comment lines (``: keep-alive``) may come between events.
     """
 
     model_config = sse_documented("StreamEvent")
@@ -121,6 +194,7 @@ class StreamEvent(BaseModel):
     message: str | None = None
     sources: list[Source] | None = None
     grounding: GroundingInfo | None = None
+    omittedAttachments: list[str] | None = None
 
 
 class StopOut(Out):
@@ -132,7 +206,8 @@ class StopOut(Out):
 
 class MessageItem(GroundingFields):
     """A stored message. ``role`` is ``user`` or ``assistant``; ``html`` is sanitised
-    (citations ``[n]`` link to ``#source-<id>-<n>``)."""
+    (citations ``[n]`` link to ``#source-<id>-<n>``). ``attachments``: a user message's
+    files; ``omittedAttachments``: on a reply, the files its turn left out."""
 
     # Role names as /api/v1 shows them (seed 003); seed 001's paths say "model".
     ROLES: ClassVar[dict[str, str]] = {"user": "user", "model": "assistant"}
@@ -145,10 +220,12 @@ class MessageItem(GroundingFields):
     status: Literal["complete", "failed", "interrupted"]
     error_code: str | None
     model: str | None
+    attachments: list[AttachmentOut] = Field(default_factory=list)
+    omittedAttachments: list[str] = Field(default_factory=list)
 
     @classmethod
-    def of(cls, message: ChatMessage) -> MessageItem:
-        """A message with its content rendered as sanitised HTML."""
+    def of(cls, message: ChatMessage, attachments: Sequence[UploadedFile] = ()) -> MessageItem:
+        """A message with its content rendered as sanitised HTML, and its ``attachments``."""
         sources = message.sources or []
         return cls.from_object(
             message,
@@ -156,6 +233,8 @@ class MessageItem(GroundingFields):
             html=render_markdown(message.content, len(sources), f"source-{message.id}"),
             timestamp=message.created_at,
             sources=sources,
+            attachments=[AttachmentOut.of(file) for file in attachments],
+            omittedAttachments=message.omitted_attachments or [],
         )
 
 
@@ -315,11 +394,17 @@ class GroundingIn(Strict):
 
 
 class PromptIn(Strict):
-    """A one-off prompt (seed 000), optionally grounded."""
+    """A one-off prompt (seed 000), optionally grounded, with files if ``attachments``
+    (then ``prompt`` may be empty; the files stay unattached, removed after
+    ``FILES_UNATTACHED_TTL``)."""
 
-    prompt: MessageText
+    model_config = ConfigDict(json_schema_extra=_blank_only_with_files("prompt"))
+    attachments: Attachments = Field(default_factory=list)
+    prompt: TurnText
     collectionIds: CollectionIds | None = None
     webSearch: bool = False
+
+    _prompt_given = field_validator("prompt")(_text_unless_attached)
 
 
 class PromptOut(GroundingFields):

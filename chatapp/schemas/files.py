@@ -11,7 +11,7 @@ from chatapp.schemas.common import MAX_ID, Out, Timestamp
 if TYPE_CHECKING:
     from chatapp.models import UploadedFile
 
-__all__ = ["FileList", "FileOut", "FilePath", "FileQuery"]
+__all__ = ["AttachmentOut", "FileList", "FileOut", "FilePath", "FileQuery"]
 
 
 class FileOut(Out):
@@ -33,6 +33,23 @@ class FileOut(Out):
         return cls.from_object(
             file, id=str(file.id), mimeType=file.mime_type, createdAt=file.created_at
         )
+
+
+class AttachmentOut(Out):
+    """A file attached to a message, as a message item lists it (``width``/``height``
+    null unless an image); its bytes are at ``/files/{id}/content``."""
+
+    id: str
+    name: str
+    mimeType: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+    @classmethod
+    def of(cls, file: UploadedFile) -> AttachmentOut:
+        """An attached file."""
+        return cls.from_object(file, id=str(file.id), mimeType=file.mime_type)
 
 
 class FileList(Out):

@@ -17,7 +17,8 @@ Endpoints, under any API version (``v1``, ``v1beta``):
 * ``POST /{v}/models/{model}:streamGenerateContent?alt=sse``: HTTP/1.1 chunked transfer
   encoding, one ``data: <GenerateContentResponse JSON>\\r\\n\\r\\n`` frame per chunk.
 * ``POST /{v}/models/{model}:countTokens``: ``totalTokens`` is about a quarter of the
-  characters of all the text in the request.
+  characters of all the text in the request, plus 258 per inline file
+  (``server.count_failure``, a :class:`Reply` with an error ``status``, makes it fail).
 * ``POST /{v}/models/{model}:batchEmbedContents`` (and ``:embedContent``): small
   deterministic unit vectors derived from the text's words, so texts sharing words are
   similar (see :func:`embedding`).
@@ -99,6 +100,8 @@ class GeminiWireServer:
         self.default: Reply | None = None
         # When set, every embedding request fails with this reply's HTTP error.
         self.embed_failure: Reply | None = None
+        # When set, every countTokens request fails with this reply's HTTP error.
+        self.count_failure: Reply | None = None
         self._changed = threading.Condition()
         self._requests: deque[Recorded] = deque(maxlen=max_records)
         self._scripts: deque[Reply] = deque()
@@ -207,6 +210,7 @@ class GeminiWireServer:
             self._disconnects = 0
             self.default = None
             self.embed_failure = None
+            self.count_failure = None
 
     @property
     def pending(self) -> int:

@@ -226,7 +226,11 @@ class Connection(asyncio.Protocol):
         elif record.method_name in GENERATE_METHODS:
             await Generation(self, record, self.owner._next_reply()).play()
         elif record.method_name == "countTokens":
-            self.send_json(200, {"totalTokens": count_tokens(record.body)})
+            failure = self.owner.count_failure
+            if failure is not None:
+                self.send_json(failure.status, failure.error_body())
+            else:
+                self.send_json(200, {"totalTokens": count_tokens(record.body)})
         elif record.method_name in ("batchEmbedContents", "embedContent"):
             reply = self.owner.next_embed_reply()
             if reply.http_error:

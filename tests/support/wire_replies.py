@@ -152,9 +152,28 @@ def texts(obj: Any) -> Iterator[str]:
             yield from texts(item)
 
 
+# What the server counts for each file sent inline (an image up to 384 pixels, in Gemini).
+INLINE_TOKENS = 258
+
+
+def inline_parts(obj: Any) -> Iterator[dict[str, Any]]:
+    """Yield every ``inlineData`` value anywhere in a JSON value."""
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "inlineData" and isinstance(value, dict):
+                yield value
+            else:
+                yield from inline_parts(value)
+    elif isinstance(obj, list):
+        for item in obj:
+            yield from inline_parts(item)
+
+
 def count_tokens(obj: Any) -> int:
-    """Estimate tokens as Gemini roughly does for English: a quarter of the characters."""
-    return (sum(len(text) for text in texts(obj)) + 3) // 4
+    """Estimate tokens as Gemini roughly does for English: a quarter of the characters;
+    and :data:`INLINE_TOKENS` for each inline file."""
+    text = (sum(len(text) for text in texts(obj)) + 3) // 4
+    return text + INLINE_TOKENS * sum(1 for _ in inline_parts(obj))
 
 
 def content_text(content: Any) -> str:

@@ -8,6 +8,7 @@ Another user's conversation behaves exactly like a missing one (404). An archive
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.orm import selectinload
@@ -15,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.ids import parse_id
-from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.models import ChatMessage, ChatSession, UploadedFile, User, utcnow
 from chatapp.services import files
 from chatapp.services.chat import leases
 from chatapp.services.knowledge import retrieval
@@ -211,14 +212,32 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
     )
 
 
-def history_rows(session_id: uuid.UUID) -> list[Row[tuple[str, str, str]]]:
-    """A conversation's ``(role, content, status)`` rows in order: what a turn's history is
-    derived from, read as plain rows on the session's connection (no ORM loading for
-    hundreds of messages)."""
+def history_rows(session_id: uuid.UUID) -> list[Row[Any]]:
+    """A conversation's ``(role, content, status, message_id, file_…)`` rows in order: what
+    a turn's history is derived from, read as plain rows on the session's connection (no
+    ORM loading for hundreds of messages). A message with files has one row per file
+    (:data:`HISTORY_FILE_COLUMNS`, no bytes); the others one row, the file columns null."""
     return list(
         db.session.connection().execute(
-            select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
+            select(
+                ChatMessage.role,
+                ChatMessage.content,
+                ChatMessage.status,
+                ChatMessage.id.label("message_id"),
+                *HISTORY_FILE_COLUMNS,
+            )
+            .outerjoin(UploadedFile, UploadedFile.message_id == ChatMessage.id)
             .where(ChatMessage.session_id == session_id)
-            .order_by(ChatMessage.position)
+            .order_by(ChatMessage.position, UploadedFile.created_at, UploadedFile.id)
         )
     )
+
+
+# What a turn's history needs of each attached file (services/chat/attachments.py).
+HISTORY_FILE_COLUMNS = (
+    UploadedFile.id.label("file_id"),
+    UploadedFile.name.label("file_name"),
+    UploadedFile.mime_type.label("file_mime"),
+    UploadedFile.tokens.label("file_tokens"),
+    UploadedFile.size.label("file_size"),
+)

@@ -5,7 +5,7 @@ Names and keys are exactly what clients read; ``docs/streaming.md`` lists them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from chatapp.sse import Event, Failure, Piece, optional
@@ -32,7 +32,8 @@ class End(Event):
     """The reply is stored (``stopped`` only when a stop ended it).
 
     ``content`` is the stored reply (citation markers cleaned, web markers added), with
-    its ``sources`` and ``grounding``.
+    its ``sources`` and ``grounding``; ``omittedAttachments`` the ids of the conversation's
+    files its turn left out (``[]`` when none).
     """
 
     type = "end"
@@ -43,6 +44,7 @@ class End(Event):
     content: str
     sources: list[dict[str, Any]]
     grounding: dict[str, Any] | None
+    omittedAttachments: list[str] = field(default_factory=list)
     stopped: bool | None = optional()
 
 

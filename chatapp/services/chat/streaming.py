@@ -73,7 +73,12 @@ def _start_stream(model: Any, turn: PreparedTurn) -> Any:
     """Retrieve for the turn, then start the model's reply stream."""
     turn.ground()
     return model.stream(
-        str(turn.session_id), turn.history, turn.message, turn.system, model_input(turn)
+        str(turn.session_id),
+        turn.history,
+        turn.message,
+        turn.system,
+        model_input(turn),
+        turn.attachments,
     )
 
 
@@ -145,5 +150,6 @@ def _end_event(reply: StoredReply, status: str, stopped: bool) -> events.End:
         content=reply.content,
         sources=reply.sources or [],
         grounding=reply.grounding,
+        omittedAttachments=reply.omitted_attachments or [],
         stopped=True if stopped else None,
     )

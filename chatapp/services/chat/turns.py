@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,10 +25,18 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from chatapp.errors import DATABASE_DOWN, UNEXPECTED, ApiError, NotFound, api_error
 from chatapp.extensions import db
-from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
+from chatapp.gemini import Attachment, ModelError, Turn, Usage, fallback_title, get_model
 from chatapp.models import COMPLETE, FAILED, INTERRUPTED, ChatMessage, ChatSession, User, utcnow
-from chatapp.services.chat import conversations, grounding, leases, personalities, stops
-from chatapp.services.chat.context import estimate_tokens, model_history
+from chatapp.services import files
+from chatapp.services.chat import (
+    attachments,
+    conversations,
+    grounding,
+    leases,
+    personalities,
+    stops,
+)
+from chatapp.services.chat.context import estimate_tokens
 
 log = logging.getLogger(__name__)
 # The database is unreachable (or its connection pool exhausted): nothing could be stored.
@@ -46,6 +55,7 @@ class StoredReply:
     created_at: datetime
     model: str
     title: str | None
+    omitted_attachments: list[str] | None = None
 
 
 @dataclass
@@ -64,6 +74,9 @@ class PreparedTurn:
     web_search: bool = False
     grounding: grounding.TurnGrounding | None = None
     stored: StoredReply | None = None
+    # This message's files (with their bytes) and the conversation's files left out.
+    attachments: tuple[Attachment, ...] = ()
+    omitted: list[str] = field(default_factory=list)
 
     def ground(self) -> None:
         """Retrieve for this turn's message (the model gets the passages for it only)."""
@@ -86,18 +99,22 @@ def prepare_turn(
     personality_id: str | None = None,
     collection_ids: list[str] | None = None,
     web_search: bool | None = None,
+    attachment_ids: Sequence[str] = (),
 ) -> PreparedTurn:
     """Lock the conversation (creating it if needed) and commit the user's message.
 
     The lock and the message are one transaction: the conditional update holds the
     conversation's row until the commit, so positions are read and written under it.
     ``collection_ids``/``web_search``, when given, become the conversation's grounding;
-    they are checked before anything is stored.
+    ``attachment_ids`` are attached to the message. Both are checked before anything is
+    stored.
     """
     system = resolve_personality(user, personality_id)
     ids = conversations.check_collections(user, collection_ids)
+    new_files = attachments.check(user, attachment_ids)
     if session_id is None:
         session = conversations.create_session(user)
+        new_files = attachments.check(user, attachment_ids)  # locked again after that commit
     else:
         session = conversations.get_session(user, session_id)
         conversations.require_open(session)
@@ -106,11 +123,13 @@ def prepare_turn(
     conversations.apply_grounding(session, ids, web_search)
     turn_id = _lock(session)
     budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
-    history = model_history(conversations.history_rows(session.id), budget)
+    sent = attachments.plan(conversations.history_rows(session.id), new_files, budget)
     message = _add(session.id, session.message_count - 1, "user", text)
+    files.attach(new_files, message)
     # Read before the commit: afterwards every attribute would be reloaded in a new
     # transaction, holding a pooled connection for as long as the reply streams.
-    prepared = _prepared(session, turn_id, message, history, user.id)
+    prepared = _prepared(session, turn_id, message, sent.history, user.id)
+    prepared.attachments, prepared.omitted = sent.attachments, sent.omitted
     db.session.commit()
     return prepared
 
@@ -200,14 +219,24 @@ def complete_turn(
         model=model,
         prompt_tokens=usage.prompt_tokens,
         output_tokens=usage.output_tokens,
+        omitted_attachments=turn.omitted or None,
     )
     title, titled_by_user = locked
     turn.stored = StoredReply(
-        turn.session_id, reply.id, text, sources, meta, reply.created_at, model, title
+        turn.session_id,
+        reply.id,
+        text,
+        sources,
+        meta,
+        reply.created_at,
+        model,
+        title,
+        turn.omitted or None,
     )
     db.session.commit()
     if not turn.history and title is None and not titled_by_user:
-        turn.stored.title = _auto_title(turn.session_id, turn.message, status == COMPLETE)
+        first = turn.message or attachments.names(turn.attachments)  # only files sent
+        turn.stored.title = _auto_title(turn.session_id, first, status == COMPLETE)
     return turn.stored
 
 
@@ -286,15 +315,23 @@ def send_message(
     personality_id: str | None = None,
     collection_ids: list[str] | None = None,
     web_search: bool | None = None,
+    attachment_ids: Sequence[str] = (),
 ) -> StoredReply:
     """Run one turn without streaming; return the stored reply."""
-    turn = prepare_turn(user, text, session_id, personality_id, collection_ids, web_search)
+    turn = prepare_turn(
+        user, text, session_id, personality_id, collection_ids, web_search, attachment_ids
+    )
     model = get_model()
     try:
         with stops.watcher().watching(turn.session_id, turn.turn_id, None):
             turn.ground()
             reply_text, usage = model.send(
-                str(turn.session_id), turn.history, text, turn.system, model_input(turn)
+                str(turn.session_id),
+                turn.history,
+                text,
+                turn.system,
+                model_input(turn),
+                turn.attachments,
             )
     except ModelError as exc:
         fail_turn(turn, exc)
@@ -319,13 +356,18 @@ def one_off(
     prompt: str,
     collection_ids: list[str] | None = None,
     web_search: bool = False,
+    attachment_ids: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """Answer a prompt with no conversation: ``{"text", "sources", "model", "grounding"?}``."""
+    """Answer a prompt with no conversation: ``{"text", "sources", "model", "grounding"?}``.
+
+    Its files are sent with it and stay unattached (removed after ``FILES_UNATTACHED_TTL``).
+    """
     ids = conversations.check_collections(user, collection_ids) or []
+    sent = attachments.one_off(user, attachment_ids)
     found = grounding.prepare(user.id, prompt, [str(i) for i in ids], web_search)
     model = get_model()
     try:
-        text, usage = model.generate(prompt, None, found.model_input if found else None)
+        text, usage = model.generate(prompt, None, found.model_input if found else None, sent)
     except ModelError as exc:
         raise api_error(exc) from exc
     text, sources, meta = grounding.finish(found, text, usage.web)

@@ -5,7 +5,10 @@ The views and the chat services call only what is exported here.
 
 from chatapp.services.files.service import (
     attach,
+    attached_to,
     check_attachments,
+    contents,
+    count_tokens,
     delete_file,
     delete_for_session,
     get_file,
@@ -21,7 +24,10 @@ __all__ = [
     "SUPPORTED",
     "FileStore",
     "attach",
+    "attached_to",
     "check_attachments",
+    "contents",
+    "count_tokens",
     "delete_file",
     "delete_for_session",
     "get_file",

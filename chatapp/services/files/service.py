@@ -8,6 +8,7 @@ its setting: ``FILES_MAX_BYTES`` per file, ``FILES_USER_QUOTA_BYTES`` per user,
 from __future__ import annotations
 
 import hashlib
+import logging
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -19,12 +20,14 @@ from sqlalchemy import ColumnElement, delete, func, select
 
 from chatapp.errors import ApiError, NotFound, file_too_large
 from chatapp.extensions import db
+from chatapp.gemini import ModelError, estimate_file_tokens, get_model
 from chatapp.ids import parse_id
 from chatapp.models import ChatMessage, UploadedFile, User, utcnow
 from chatapp.services import jobs
 from chatapp.services.files import types
 from chatapp.services.files.store import get_store
 
+log = logging.getLogger(__name__)
 CLEANUP_JOB = "files_cleanup"
 CLEANUP_BATCH = 500
 MAX_NAME = 255
@@ -36,6 +39,7 @@ def upload(user: User, data: bytes, filename: str | None) -> UploadedFile:
     if len(data) > limit:
         raise file_too_large(limit, "FILES_MAX_BYTES")
     found = types.inspect(data, safe_name(filename))
+    tokens = count_tokens(found.mime_type, found.data)  # before any row is locked
     _lock_quota(user)
     _check_quota(user, len(found.data))
     file = UploadedFile(
@@ -47,12 +51,23 @@ def upload(user: User, data: bytes, filename: str | None) -> UploadedFile:
         width=found.width,
         height=found.height,
         sha256=hashlib.sha256(found.data).hexdigest(),
+        tokens=tokens,
     )
     db.session.add(file)
     db.session.flush()
     get_store().put(file.id, found.data)
     db.session.commit()
     return file
+
+
+def count_tokens(mime_type: str, data: bytes) -> int:
+    """What a file costs in a prompt, counted once by the model; when the model cannot
+    count it, an estimate (logged), so an upload never fails for it."""
+    try:
+        return get_model().count_tokens(mime_type, data)
+    except ModelError as exc:
+        log.warning("Counting a file's tokens failed (%s); using an estimate", exc.code)
+        return estimate_file_tokens(mime_type, data)
 
 
 def safe_name(filename: str | None) -> str:
@@ -186,6 +201,25 @@ def attach(files: Sequence[UploadedFile], message: ChatMessage) -> None:
     """Make ``files`` part of ``message`` (the caller commits): they live as long as it."""
     for file in files:
         file.message_id = message.id
+
+
+def attached_to(message_ids: Sequence[int]) -> dict[int, list[UploadedFile]]:
+    """The files of each of ``message_ids`` (oldest upload first), in one query."""
+    found: dict[int, list[UploadedFile]] = {}
+    if message_ids:
+        rows = db.session.scalars(
+            select(UploadedFile)
+            .where(UploadedFile.message_id.in_(message_ids))
+            .order_by(UploadedFile.created_at, UploadedFile.id)
+        )
+        for file in rows:
+            found.setdefault(file.message_id or 0, []).append(file)
+    return found
+
+
+def contents(file_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+    """The bytes of files, by id, in one read of the store."""
+    return get_store().get_many(list(file_ids)) if file_ids else {}
 
 
 def delete_for_session(session_id: uuid.UUID) -> None:

@@ -28,6 +28,9 @@ class FileStore(Protocol):
     def get(self, file_id: uuid.UUID) -> bytes | None:
         """The bytes of ``file_id``, or None when there are none."""
 
+    def get_many(self, file_ids: list[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        """The bytes of each of ``file_ids`` that has some, in one read."""
+
     def delete(self, file_ids: list[uuid.UUID]) -> None:
         """Forget the bytes of ``file_ids`` (within the caller's transaction when it can)."""
 
@@ -42,6 +45,13 @@ class DatabaseStore:
     def get(self, file_id: uuid.UUID) -> bytes | None:
         """Read the row's bytes."""
         return db.session.scalar(select(FileBlob.data).where(FileBlob.file_id == file_id))
+
+    def get_many(self, file_ids: list[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+        """Read the rows' bytes in one query."""
+        rows = db.session.execute(
+            select(FileBlob.file_id, FileBlob.data).where(FileBlob.file_id.in_(file_ids))
+        )
+        return {key: data for key, data in rows}
 
     def delete(self, file_ids: list[uuid.UUID]) -> None:
         """Delete the rows (the foreign key would cascade too; this says it outright)."""
