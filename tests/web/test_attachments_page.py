@@ -110,6 +110,7 @@ def test_pasted_image_is_sent_shown_enlarged_and_still_there_after_reload(
     image = tab.messages().first.get_by_role("img", name="red-square.png")
     expect(image).to_be_visible()
     assert natural_width(image) == 40
+    tab.shot("attachments-conversation")
 
     tab.messages().first.get_by_role("button", name="Enlarge red-square.png").click()
     lightbox = tab.page.get_by_role("dialog", name="red-square.png")
@@ -206,5 +207,7 @@ def test_retry_of_a_failed_message_sends_its_image_again(
     # The retry sent a copy (a file belongs to one message), which the model received.
     assert resent.get_attribute("src") != failed.get_attribute("src")
     assert natural_width(resent) == 40
-    assert inline_types(page_wire) == ["image/png"]
+    turns = [n for n, sent in enumerate(page_wire.requests) if ":streamGenerate" in sent.path]
+    assert len(turns) == 2
+    assert inline_types(page_wire, turns[-1]) == ["image/png"]  # the failed one is not resent
     tab.errors.clear()  # the browser logs the 503 turn
