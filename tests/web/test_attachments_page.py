@@ -211,3 +211,24 @@ def test_retry_of_a_failed_message_sends_its_image_again(
     assert len(turns) == 2
     assert inline_types(page_wire, turns[-1]) == ["image/png"]  # the failed one is not resent
     tab.errors.clear()  # the browser logs the 503 turn
+
+
+def test_send_waits_for_an_upload_in_flight(offline_tab: Page) -> None:
+    tab = offline_tab
+    held: list[Any] = []
+    tab.page.route("**/api/v1/files", lambda route: held.append(route))
+    tab.page.locator("#attach-file").set_input_files(
+        {"name": "slow.txt", "mimeType": "text/plain", "buffer": b"on its way"}
+    )
+    expect(tray(tab).get_by_role("progressbar", name="Uploading slow.txt")).to_be_visible()
+    tab.send("Read this")
+    expect(tab.page.get_by_role("button", name="Send")).to_be_disabled()
+    tab.page.wait_for_timeout(300)
+    expect(tab.messages()).to_have_count(0)  # nothing sent while the upload runs
+    assert len(held) == 1
+    held[0].continue_()
+    user = tab.messages().first
+    expect(user.get_by_role("link", name=re.compile("slow.txt"))).to_be_visible()
+    expect(user).to_contain_text("Read this")
+    expect(tab.messages().last).to_contain_text("slow.txt")
+    expect(tab.composer()).to_have_value("")
