@@ -33,7 +33,8 @@ test: $(VENV)/.installed
 ## long conversations (MEMORY_ARGS), streams (STREAM_ARGS); knowledge retrieval (RETRIEVAL_ARGS),
 ## indexing (INDEXING_ARGS), retrieval quality, and grounded against plain turns (GROUNDED_ARGS);
 ## message search over 1M messages (SEARCH_ARGS), a 100 MB import's memory (IMPORT_ARGS), file
-## uploads (FILES_ARGS), statements per turn. BENCH_DATABASE_URL: a PostgreSQL database
+## uploads (FILES_ARGS), a turn with a 1 MB image against one without (ATTACH_ARGS),
+## statements per turn. BENCH_DATABASE_URL: a PostgreSQL database
 ## the knowledge benchmarks may fill (without it they measure SQLite only).
 BENCH_DATABASE_URL ?=
 bench: $(VENV)/.installed
@@ -48,6 +49,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.grounded_turns --database-url "$(BENCH_DATABASE_URL)" $(GROUNDED_ARGS)
 	$(PY) -m bench.import_memory --size-mb 100 --database-url "$(BENCH_DATABASE_URL)" $(IMPORT_ARGS)
 	$(PY) -m bench.files --database-url "$(BENCH_DATABASE_URL)" $(FILES_ARGS)
+	$(PY) -m bench.attachments --database-url "$(BENCH_DATABASE_URL)" $(ATTACH_ARGS)
 	$(PY) -m bench.turn_statements --database-url "$(BENCH_DATABASE_URL)"
 
 lint: $(VENV)/.installed

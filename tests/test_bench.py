@@ -67,3 +67,12 @@ def test_message_search_benchmark_runs(tmp_path: Path) -> None:
     assert kinds <= set(sqlite)
     assert sqlite["all"]["n"] == 18
     assert sqlite["title filter (baseline)"]["p50_ms"] > 0
+
+
+def test_attachment_benchmark_runs() -> None:
+    """A tiny run (SQLite only) times turns with and without a 1 MB image and says what
+    the image adds."""
+    done = run_bench("attachments", "--rounds", "2", "--threads", "2", timeout=300)
+    assert "the image adds to the first turn: p50" in done.stdout
+    assert "the image adds to the second turn: p50" in done.stdout
+    assert "verdict: a 1 MB image adds" in done.stdout
