@@ -17,7 +17,7 @@ export function modified(event) {
 
 const UNITS = ["byte", "kilobyte", "megabyte", "gigabyte"];
 
-/** A size in bytes as a person reads it ("12 kB", "3.4 MB"), in the reader's locale. */
+/** A size in bytes as a person reads it ("5 bytes", "3.4 MB"), in the reader's locale. */
 export function formatSize(bytes) {
   let value = bytes;
   let unit = 0;
@@ -25,6 +25,11 @@ export function formatSize(bytes) {
     value /= 1000;
     unit += 1;
   }
-  const style = { style: "unit", unit: UNITS[unit], unitDisplay: "short", maximumFractionDigits: 1 };
+  const style = {
+    style: "unit",
+    unit: UNITS[unit],
+    unitDisplay: unit === 0 ? "long" : "short", // "5 bytes", "12 kB"
+    maximumFractionDigits: 1,
+  };
   return new Intl.NumberFormat(undefined, style).format(value);
 }
