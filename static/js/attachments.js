@@ -105,10 +105,11 @@ function enlarge(src, name) {
 export class AttachmentTray {
   constructor({ tray, input, button, dropTargets, textarea, onError }) {
     this.tray = tray;
-    this.input = input;
+    this.textarea = textarea;
     this.button = button;
     this.onError = onError;
     this.entries = [];
+    this.disabled = true; // until the page is ready, like the button
     button.append(icon("paperclip"));
     button.addEventListener("click", () => input.click());
     input.addEventListener("change", () => {
@@ -204,19 +205,21 @@ export class AttachmentTray {
 
   acceptDrops(target) {
     const carriesFiles = (event) => event.dataTransfer?.types.includes("Files");
+    // A file dropped here never opens in the tab, even while the composer is off.
     target.addEventListener("dragover", (event) => {
-      if (!carriesFiles(event) || this.disabled) return;
+      if (!carriesFiles(event)) return;
       event.preventDefault();
-      target.classList.add("dragging");
+      event.dataTransfer.dropEffect = this.disabled ? "none" : "copy";
+      target.classList.toggle("dragging", !this.disabled);
     });
     target.addEventListener("dragleave", (event) => {
       if (!target.contains(event.relatedTarget)) target.classList.remove("dragging");
     });
     target.addEventListener("drop", (event) => {
       target.classList.remove("dragging");
-      if (!carriesFiles(event) || this.disabled) return;
+      if (!carriesFiles(event)) return;
       event.preventDefault();
-      this.add([...event.dataTransfer.files]);
+      if (!this.disabled) this.add([...event.dataTransfer.files]);
     });
   }
 
@@ -249,7 +252,10 @@ export class AttachmentTray {
       item.append(progress);
     }
     const remove = iconButton("close", `Remove ${name}`, "remove-file");
-    remove.addEventListener("click", () => this.remove(entry));
+    remove.addEventListener("click", () => {
+      this.remove(entry);
+      this.textarea.focus(); // the button is gone: keep the keyboard in the composer
+    });
     item.append(remove);
     return item;
   }
