@@ -52,8 +52,8 @@ export function showAttachments(item, files, omitted) {
   const list = attachmentList(files);
   if (list) item.querySelector(".body").before(list);
   if (omitted?.length) {
-    const count = omitted.length === 1 ? "1 earlier file" : `${omitted.length} earlier files`;
-    const text = `${count} did not fit in what the model could read for this reply.`;
+    const count = omitted.length === 1 ? "1 attached file" : `${omitted.length} attached files`;
+    const text = `The model did not see ${count} for this reply: it did not fit in its context.`;
     item.append(el("p", "note omitted", text));
   }
 }

@@ -59,14 +59,6 @@ def offline_tab(browser: Any, offline_live: LiveServer) -> Iterator[Page]:
     yield from open_tab(browser, offline_live)
 
 
-@pytest.fixture
-def small_files_tab(browser: Any, tmp_path: Path) -> Iterator[Page]:
-    """The chat page of an app that takes files of at most 1 KB."""
-    with LiveServer(tmp_path / "small.db", OFFLINE_MODEL_DELAY=0.0, FILES_MAX_BYTES=1024) as live:
-        live.create_user("alice")
-        yield from open_tab(browser, live)
-
-
 def paste_png(tab: Page, name: str, width: int = 40, height: int = 30) -> None:
     tab.page.evaluate(PASTE_PNG, [name, width, height])
 
@@ -174,8 +166,9 @@ def test_removed_thumbnail_is_not_sent_and_dropped_file_is(offline_tab: Page) ->
     assert names == ["dropped.txt", "keep.png"]  # the removed upload was deleted
 
 
-def test_upload_over_the_limit_shows_the_servers_message(small_files_tab: Page) -> None:
-    tab = small_files_tab
+@pytest.mark.app_config(FILES_MAX_BYTES=1024)
+def test_upload_over_the_limit_shows_the_servers_message(offline_tab: Page) -> None:
+    tab = offline_tab
     tab.page.locator("#attach-file").set_input_files(
         {"name": "big.txt", "mimeType": "text/plain", "buffer": b"x" * 4096}
     )
@@ -232,3 +225,25 @@ def test_send_waits_for_an_upload_in_flight(offline_tab: Page) -> None:
     expect(user).to_contain_text("Read this")
     expect(tab.messages().last).to_contain_text("slow.txt")
     expect(tab.composer()).to_have_value("")
+
+
+@pytest.mark.app_config(CHAT_CONTEXT_TOKENS=700)
+def test_a_reply_says_when_an_older_image_was_left_out(
+    page_wire: GeminiWireServer, tab: Page
+) -> None:
+    """Each image costs 258 tokens (the wire server's count): the third turn's context has
+    room for two, so its reply says one file was left out."""
+    replies = ("One", "Numbered squares", "Two", "Three")  # the second one titles the chat
+    page_wire.script(*(Reply(text=text) for text in replies))
+    tab.login()
+    for number, word in enumerate(("one", "two", "three"), start=1):
+        expect(tab.composer()).to_be_enabled()  # the previous turn has ended
+        paste_png(tab, f"{number}.png")
+        tab.send(word)
+        expect(tab.messages()).to_have_count(2 * number)
+        expect(tab.messages().last).to_contain_text(word.title())
+    notes = tab.page.locator("#message-list .note.omitted")
+    expect(notes).to_have_count(1)
+    expect(tab.messages().last.locator(".note")).to_have_text(
+        "The model did not see 1 attached file for this reply: it did not fit in its context."
+    )
