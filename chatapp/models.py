@@ -147,6 +147,9 @@ class ChatSession(db.Model):
     # Archived (seed 002's reset, or the page's Archive): kept and readable, but no turn may
     # add to it until it is unarchived.
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A file was ever attached to one of its messages: its turns read the history with
+    # the files' columns (a text-only conversation never pays for that join).
+    has_files: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # SHA-256 of an imported conversation's content: importing it again creates nothing.
     import_fingerprint: Mapped[str | None] = mapped_column(String(64))
 

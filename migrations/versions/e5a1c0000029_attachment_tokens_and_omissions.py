@@ -1,4 +1,5 @@
-"""what an attachment costs the model, and what a reply's turn left out
+"""what an attachment costs the model, what a reply's turn left out, which
+conversations have files
 
 Revision ID: e5a1c0000029
 Revises: e5a1c0000028
@@ -21,9 +22,19 @@ def upgrade():
     # full-text triggers (docs/search.md).
     op.add_column('files', sa.Column('tokens', sa.Integer(), nullable=True))
     op.add_column('chat_history', sa.Column('omitted_attachments', sa.JSON(), nullable=True))
+    op.add_column(
+        'chat_sessions',
+        sa.Column('has_files', sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.execute(
+        "UPDATE chat_sessions SET has_files = true WHERE id IN ("
+        "SELECT chat_history.session_id FROM chat_history "
+        "JOIN files ON files.message_id = chat_history.id)"
+    )
 
 
 def downgrade():
     # SQLite 3.35+ drops a column in place too.
+    op.drop_column('chat_sessions', 'has_files')
     op.drop_column('chat_history', 'omitted_attachments')
     op.drop_column('files', 'tokens')

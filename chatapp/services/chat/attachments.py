@@ -69,10 +69,21 @@ def one_off(user: User, ids: Sequence[str]) -> tuple[Attachment, ...]:
     return _with_bytes(chosen, data, [])
 
 
-def plan(rows: Sequence[Any], new: Sequence[UploadedFile], budget: int) -> TurnFiles:
-    """The history to send (from :func:`conversations.history_rows`), this message's files
-    ``new`` and what was left out, within ``budget`` tokens."""
-    if not new and all(row.file_id is None for row in rows):
+def session_values(new: Sequence[UploadedFile]) -> dict[str, Any]:
+    """What a turn sets on its conversation with its lock: ``has_files`` once a message
+    of it has files."""
+    return {"has_files": True} if new else {}
+
+
+def plan(
+    rows: Sequence[Any], new: Sequence[UploadedFile], budget: int, with_files: bool
+) -> TurnFiles:
+    """The history to send, this message's files ``new`` and what was left out, within
+    ``budget`` tokens. ``rows`` come from :func:`conversations.history_rows`, with the
+    files' columns when ``with_files`` (the conversation has files; always when ``new``
+    are given, its lock set ``has_files``). A text-only conversation takes the text path
+    unchanged."""
+    if not with_files:
         return TurnFiles(model_history(rows, budget))
     current, left_out = _fit([_of(file) for file in new], budget)
     budget -= sum(file.tokens for file in current)

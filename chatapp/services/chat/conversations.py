@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, Select, func, select
 from sqlalchemy.orm import selectinload
 
 from chatapp.errors import ApiError, NotFound
@@ -212,32 +212,34 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
     )
 
 
-def history_rows(session_id: uuid.UUID) -> list[Row[Any]]:
-    """A conversation's ``(role, content, status, message_id, file_…)`` rows in order: what
-    a turn's history is derived from, read as plain rows on the session's connection (no
-    ORM loading for hundreds of messages). A message with files has one row per file
-    (:data:`HISTORY_FILE_COLUMNS`, no bytes); the others one row, the file columns null."""
-    return list(
-        db.session.connection().execute(
-            select(
-                ChatMessage.role,
-                ChatMessage.content,
-                ChatMessage.status,
-                ChatMessage.id.label("message_id"),
-                *HISTORY_FILE_COLUMNS,
-            )
-            .outerjoin(UploadedFile, UploadedFile.message_id == ChatMessage.id)
-            .where(ChatMessage.session_id == session_id)
-            .order_by(ChatMessage.position, UploadedFile.created_at, UploadedFile.id)
-        )
+def history_rows(session_id: uuid.UUID, with_files: bool = False) -> list[Row[Any]]:
+    """A conversation's ``(role, content, status)`` rows in order: what a turn's history is
+    derived from, read as plain rows on the session's connection (no ORM loading for
+    hundreds of messages). ``with_files`` (a conversation with attachments) adds the
+    columns of :func:`with_file_columns`."""
+    query = (
+        select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
+        .where(ChatMessage.session_id == session_id)
+        .order_by(ChatMessage.position)
     )
+    if with_files:
+        query = with_file_columns(query)
+    return list(db.session.connection().execute(query))
 
 
-# What a turn's history needs of each attached file (services/chat/attachments.py).
-HISTORY_FILE_COLUMNS = (
-    UploadedFile.id.label("file_id"),
-    UploadedFile.name.label("file_name"),
-    UploadedFile.mime_type.label("file_mime"),
-    UploadedFile.tokens.label("file_tokens"),
-    UploadedFile.size.label("file_size"),
-)
+def with_file_columns(query: Select[Any]) -> Select[Any]:
+    """History rows with ``message_id`` and the attached files (services/chat/attachments.py):
+    a message with files has one row per file (``file_id``, ``file_name``, ``file_mime``,
+    ``file_tokens``, ``file_size``; no bytes), the others one row with those null."""
+    return (
+        query.add_columns(
+            ChatMessage.id.label("message_id"),
+            UploadedFile.id.label("file_id"),
+            UploadedFile.name.label("file_name"),
+            UploadedFile.mime_type.label("file_mime"),
+            UploadedFile.tokens.label("file_tokens"),
+            UploadedFile.size.label("file_size"),
+        )
+        .outerjoin(UploadedFile, UploadedFile.message_id == ChatMessage.id)
+        .order_by(UploadedFile.created_at, UploadedFile.id)
+    )

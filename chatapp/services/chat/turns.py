@@ -121,9 +121,10 @@ def prepare_turn(
     if system is not None:
         session.system_prompt = system
     conversations.apply_grounding(session, ids, web_search)
-    turn_id = _lock(session)
+    turn_id = _lock(session, **attachments.session_values(new_files))
     budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
-    sent = attachments.plan(conversations.history_rows(session.id), new_files, budget)
+    rows = conversations.history_rows(session.id, session.has_files)
+    sent = attachments.plan(rows, new_files, budget, session.has_files)
     message = _add(session.id, session.message_count - 1, "user", text)
     files.attach(new_files, message)
     # Read before the commit: afterwards every attribute would be reloaded in a new
@@ -152,14 +153,14 @@ def _prepared(
     )
 
 
-def _lock(session: ChatSession) -> str:
+def _lock(session: ChatSession, **values: Any) -> str:
     """Take the conversation's turn lock and its next position (caller commits), or answer
     409 SESSION_BUSY (410 SESSION_RESET if it was archived meanwhile, 404 if it was
     deleted). ``session`` then holds the row as locked (its ``message_count`` counts the
-    user message about to be added)."""
+    user message about to be added); ``values`` are set on it in the same statement."""
     key = session.id
     turn_id = leases.acquire(
-        session, message_count=ChatSession.message_count + 1, updated_at=utcnow()
+        session, message_count=ChatSession.message_count + 1, updated_at=utcnow(), **values
     )
     if turn_id is None:
         db.session.rollback()
