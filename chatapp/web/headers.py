@@ -22,7 +22,7 @@ DIRECTIVES = {
     "default-src": "'self'",
     "script-src": "'self'",
     "style-src": "'self'",
-    "img-src": "'self' data:",
+    "img-src": "'self' data: blob:",  # blob: the composer's thumbnails of picked images
     "connect-src": "'self'",
     "object-src": "'none'",
     "base-uri": "'none'",

@@ -1,6 +1,7 @@
 // The chat page: routing (/ and /chat/<id>), the composer, streaming replies, Stop, Retry,
 // the personality of a new chat, and archived conversations (read-only until unarchived).
 import { api, stream } from "./api.js";
+import { AttachmentTray, copyFiles, showAttachments } from "./attachments.js";
 import { ConversationView } from "./conversation.js";
 import { displayTitle } from "./format.js";
 import { GroundingPicker } from "./grounding.js";
@@ -20,6 +21,14 @@ const sidebarElement = document.getElementById("sidebar");
 const archivedBanner = document.getElementById("archived-banner");
 
 const view = new ConversationView();
+const tray = new AttachmentTray({
+  tray: document.getElementById("attachment-tray"),
+  input: document.getElementById("attach-file"),
+  button: document.getElementById("attach"),
+  dropTargets: [composer, document.getElementById("messages")],
+  textarea,
+  onError: (error) => view.showError(error),
+});
 const picker = new PersonalityPicker();
 const grounding = new GroundingPicker((choice) => saveGrounding(choice));
 const sidebar = new Sidebar({
@@ -36,8 +45,14 @@ const sidebar = new Sidebar({
   },
 });
 // sessionId: the open conversation; turn: the reply being streamed, if any; archived: the
-// open conversation is archived (read-only).
-const state = { sessionId: root.dataset.sessionId || null, turn: null, poll: 0, archived: false };
+// open conversation is archived (read-only); waiting: a send waits for its uploads.
+const state = {
+  sessionId: root.dataset.sessionId || null,
+  turn: null,
+  poll: 0,
+  archived: false,
+  waiting: false,
+};
 
 function pathFor(id) {
   return id ? `/chat/${encodeURIComponent(id)}` : "/";
@@ -93,7 +108,7 @@ function offerRetry() {
   const failed = view.lastFailed();
   if (failed) {
     view.showError({ message: "This message was not answered." }, () =>
-      send(failed.dataset.content),
+      resend(failed.dataset.content, failed.attachments),
     );
   }
 }
@@ -130,6 +145,7 @@ function showArchived(archived) {
   if (state.turn) return; // setBusy(false) applies it when the turn ends
   textarea.disabled = archived;
   sendButton.disabled = archived;
+  tray.setDisabled(archived);
 }
 
 async function unarchive() {
@@ -149,6 +165,7 @@ async function unarchive() {
 function setBusy(busy) {
   textarea.disabled = busy || state.archived;
   sendButton.disabled = busy || state.archived;
+  tray.setDisabled(busy || state.archived);
   stopButton.hidden = !busy;
   stopButton.disabled = true; // enabled once the server names the conversation
   picker.show(!busy && state.sessionId === null);
@@ -156,15 +173,15 @@ function setBusy(busy) {
   if (!busy) textarea.focus();
 }
 
-/** Send one message and stream the reply into the page. */
-async function send(text) {
-  if (state.turn || !text.trim()) return;
-  const turn = { sessionId: state.sessionId, controller: new AbortController(), text };
+/** Send one message (and its stored ``files``) and stream the reply into the page. */
+async function send(text, files = []) {
+  if (state.turn || (!text.trim() && !files.length)) return;
+  const turn = { sessionId: state.sessionId, controller: new AbortController(), text, files };
   if (!turn.sessionId) turn.personalityId = picker.value();
   state.turn = turn;
   setBusy(true);
   view.clearTransient();
-  view.appendPending(text);
+  showAttachments(view.appendPending(text), files);
   const append = view.appendStreaming();
   const outcome = await readTurn(turn, append);
   state.turn = null;
@@ -175,6 +192,7 @@ async function send(text) {
 /** Read the stream to its end; returns {end} or {error}. */
 async function readTurn(turn, append) {
   const body = { message: turn.text };
+  if (turn.files.length) body.attachments = turn.files.map((file) => file.id);
   if (turn.sessionId) body.sessionId = turn.sessionId;
   if (turn.personalityId) body.personalityId = turn.personalityId;
   if (!turn.sessionId && grounding.active()) Object.assign(body, grounding.value());
@@ -229,7 +247,12 @@ async function finishTurn(turn, { error }) {
   // Still generating: the server is storing the reply, or the stream's worker died and the
   // turn is abandoned once its lease lapses (seconds); either way the watch ends it.
   if (data?.generating) watchGeneration(id);
-  else if (error) view.showError(error, () => send(turn.text));
+  else if (error) view.showError(error, () => resend(turn.text, turn.files));
+}
+
+/** Send a message again; its files are uploaded anew (a file belongs to one message). */
+async function resend(text, files = []) {
+  send(text, files.length ? await copyFiles(files) : []);
 }
 
 /** Store the open conversation's collections and web search (a new chat sends them). */
@@ -265,12 +288,18 @@ function setSidebarOpen(open) {
   toggle.setAttribute("aria-label", open ? "Hide conversations" : "Show conversations");
 }
 
-composer.addEventListener("submit", (event) => {
+composer.addEventListener("submit", async (event) => {
   event.preventDefault();
+  if (state.turn || state.waiting || (!textarea.value.trim() && tray.isEmpty())) return;
+  state.waiting = true; // Send waits for the uploads in flight
+  sendButton.disabled = true;
+  const files = await tray.take();
+  state.waiting = false;
+  sendButton.disabled = state.archived;
   const text = textarea.value;
-  if (!text.trim() || state.turn) return;
+  if (!text.trim() && !files.length) return;
   textarea.value = "";
-  send(text);
+  send(text, files);
 });
 textarea.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {

@@ -1,6 +1,7 @@
 // The conversation pane: stored messages (server-rendered, sanitised HTML), older pages
 // loaded on scrolling up, the reply streaming in as raw text, and inline turn errors.
 import { api, query } from "./api.js";
+import { showAttachments } from "./attachments.js";
 import { sourcesPanel } from "./grounding.js";
 import { whenVisible } from "./visible.js";
 
@@ -225,6 +226,7 @@ export function messageItem(message) {
   item.dataset.status = message.status;
   item.dataset.content = message.content;
   item.querySelector(".body").innerHTML = message.html;
+  showAttachments(item, message.attachments, message.omittedAttachments);
   const sources = sourcesPanel(message);
   if (sources) item.append(sources);
   const note = statusNote(message);

@@ -14,3 +14,22 @@ export function displayTitle(title) {
 export function modified(event) {
   return event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey;
 }
+
+const UNITS = ["byte", "kilobyte", "megabyte", "gigabyte"];
+
+/** A size in bytes as a person reads it ("5 bytes", "3.4 MB"), in the reader's locale. */
+export function formatSize(bytes) {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  const style = {
+    style: "unit",
+    unit: UNITS[unit],
+    unitDisplay: unit === 0 ? "long" : "short", // "5 bytes", "12 kB"
+    maximumFractionDigits: 1,
+  };
+  return new Intl.NumberFormat(undefined, style).format(value);
+}

@@ -4,6 +4,8 @@ const PATHS = {
   trash: "M5 7h14M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3",
   archive: "M4 5h16v4H4zM5 9v10h14V9M10 13h4",
   unarchive: "M4 5h16v4H4zM5 9v10h14V9M12 18v-6M9.5 14.5 12 12l2.5 2.5",
+  close: "M6 6l12 12M18 6 6 18",
+  paperclip: "M20 11.5 12.4 19a5 5 0 0 1-7.1-7.1l8-8a3.3 3.3 0 0 1 4.7 4.7l-8 8a1.7 1.7 0 0 1-2.4-2.4l7.4-7.4",
 };
 
 /** Return an SVG icon element; it is hidden from screen readers. */

@@ -1,5 +1,6 @@
 """Fixtures of the browser page tests: one Chromium and one local Gemini per module, and per
 test a live app (fresh SQLite database, user alice) and a tab that fails on script errors.
+``@pytest.mark.app_config(**config)`` adds configuration to the live app.
 
 Playwright is imported only when a browser test asks for these.
 """
@@ -43,8 +44,18 @@ def page_wire() -> Iterator[GeminiWireServer]:
     stopper.join()
 
 
+def marked_config(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The test's ``app_config`` markers' settings (the closest marker wins)."""
+    config: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("app_config"))):
+        config.update(marker.kwargs)
+    return config
+
+
 @pytest.fixture
-def live(tmp_path: Path, page_wire: GeminiWireServer) -> Iterator[LiveServer]:
+def live(
+    request: pytest.FixtureRequest, tmp_path: Path, page_wire: GeminiWireServer
+) -> Iterator[LiveServer]:
     """The app over HTTP with a fresh database and user alice, talking to ``page_wire``."""
     page_wire.reset()
     server = LiveServer(
@@ -52,6 +63,7 @@ def live(tmp_path: Path, page_wire: GeminiWireServer) -> Iterator[LiveServer]:
         GEMINI_API_KEY="test-key",
         GEMINI_BASE_URL=page_wire.base_url,
         GEMINI_RETRIES=1,
+        **marked_config(request),
     )
     with server:
         server.create_user("alice")
@@ -59,9 +71,10 @@ def live(tmp_path: Path, page_wire: GeminiWireServer) -> Iterator[LiveServer]:
 
 
 @pytest.fixture
-def offline_live(tmp_path: Path) -> Iterator[LiveServer]:
+def offline_live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
     """The app with no Gemini key: the offline model answers."""
-    with LiveServer(tmp_path / "offline.db", OFFLINE_MODEL_DELAY=0.0) as server:
+    config = {"OFFLINE_MODEL_DELAY": 0.0, **marked_config(request)}
+    with LiveServer(tmp_path / "offline.db", **config) as server:
         server.create_user("alice")
         yield server
 

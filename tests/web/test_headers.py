@@ -55,6 +55,8 @@ def test_every_html_response_has_a_policy(
             if path not in DOCS:  # Swagger UI's script adds <style> elements as it runs
                 assert "unsafe-inline" not in header, path
             assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+            # blob: only for the chat composer's thumbnails of picked images
+            assert policy["img-src"] == "'self' data: blob:", path
             assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert set(DOCS) <= set(seen)
     assert {"/", "/settings", "/auth/login"} <= set(seen)

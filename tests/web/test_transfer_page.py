@@ -47,6 +47,8 @@ def test_export_buttons_download_the_conversation_and_everything(
     beans = live.create_session("alice", "Beans", [("user", "When?"), ("model", "In May.")])
     live.create_session("alice", "Peas", [("user", "And peas?"), ("model", "In March.")])
     transfer_tab.login()
+    export_links = transfer_tab.page.get_by_role("navigation", name="Export this conversation")
+    expect(export_links).to_be_hidden()  # a new chat has nothing to export yet
     transfer_tab.goto(f"/chat/{beans}")
 
     exported = download(transfer_tab, "Export", tmp_path)
