@@ -310,7 +310,8 @@ def test_a_conversation_of_only_files_is_titled_from_their_names(
 @pytest.mark.wire_model
 def test_a_turn_after_files_reads_their_bytes_in_one_statement(app: Flask, alice: ApiUser) -> None:
     """A later turn of a conversation with files runs one statement more than a text-only
-    turn (the bytes of the files sent, in one query), still in two commits."""
+    turn (the bytes of the files sent, in one query, read once the history is final and
+    ending its own read transaction before the model is asked)."""
     with app.app_context():
         recorder = Recorder(db.engine)
     files = [upload(alice, f"{n}.png") for n in range(3)]
@@ -319,4 +320,58 @@ def test_a_turn_after_files_reads_their_bytes_in_one_statement(app: Flask, alice
 
     statements, commits = recorder.measure(lambda: alice.send("third", session_id))
     assert len(statements) == TURN_STATEMENTS + 1, statements
-    assert commits == 2
+    assert commits == 3
+
+
+# --- with branches and summaries -------------------------------------------------------------
+
+
+@pytest.mark.wire_model
+def test_a_regenerated_reply_is_sent_its_messages_files_again(
+    wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """Regenerating the reply to a message with an image sends that image again with it;
+    the file stays the message's (nothing is attached twice)."""
+    png = image_bytes("PNG", color="green")
+    file_id = upload(alice, "green.png", png)
+    first = reply_of(MESSAGE, send(alice, MESSAGE, "What is this?", [file_id]))
+    session_id = first["sessionId"]
+
+    response = alice.call(
+        "POST", f"/api/v1/chat/session/{session_id}/regenerate", {"messageId": first["messageId"]}
+    )
+    assert response.status_code == 200, response.json
+
+    original, regenerated = turns(wire)
+    assert inline_parts(regenerated) == inline_parts(original)
+    assert inline_parts(regenerated) == [[{"mimeType": "image/png", "data": encoded(png)}]]
+    user, reply = alice.session(session_id).json["messages"]
+    assert [file["id"] for file in user["attachments"]] == [file_id]
+    assert reply["siblingCount"] == 2 and reply["omittedAttachments"] == []
+
+
+@pytest.mark.wire_model
+def test_files_of_the_turns_kept_beside_a_summary_are_sent(
+    app: Flask, wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """When older turns are summarised, the turns kept beside the summary still carry their
+    files (they get the room the summary leaves), and a file of a summarised turn is not
+    sent (its turn is not)."""
+    old_png, new_png = image_bytes("PNG", color="blue"), image_bytes("PNG", color="red")
+    long = "word " * 160  # 200 estimated tokens, echoed back by the wire server
+    session_id = reply_of(MESSAGE, send(alice, MESSAGE, long, [upload(alice, "old.png", old_png)]))[
+        "sessionId"
+    ]
+    for _ in range(3):
+        reply_of(MESSAGE, send(alice, MESSAGE, long, [], session_id))
+    reply_of(MESSAGE, send(alice, MESSAGE, "look", [upload(alice, "new.png", new_png)], session_id))
+
+    app.config["CHAT_CONTEXT_TOKENS"] = 700  # the four long exchanges no longer fit
+    wire.script(Reply(text="They talked about words."), Reply(text="A red square."))
+    reply = reply_of(MESSAGE, send(alice, MESSAGE, "and now?", [], session_id))
+
+    last = turns(wire)[-1]
+    assert "They talked about words." in str(last.body["systemInstruction"])
+    assert [c["parts"][-1].get("text") for c in last.body["contents"]][::2] == ["look", "and now?"]
+    assert inline_parts(last) == [[{"mimeType": "image/png", "data": encoded(new_png)}], [], []]
+    assert reply["omittedAttachments"] == []

@@ -98,15 +98,14 @@ def pairs(rows: Sequence[Any], with_files: bool) -> list[context.Pair]:
     return context.pairs_of(_messages(rows), _user_turn)
 
 
-def fit(plan: context.Plan, sent: TurnFiles, with_files: bool) -> None:
-    """Give the files of the turns ``plan`` sends the room their text leaves in the budget,
-    newest first (the oldest give way), and read the bytes of those sent and of this
-    message's files, in one read. Updates ``plan`` (its turns with their bytes) and
-    ``sent`` (this message's files with theirs; every file left out in ``omitted``)."""
-    if not with_files:
-        return
+def fit(plan: context.Plan, sent: TurnFiles) -> None:
+    """Give the files of the turns ``plan`` sends the room their text (and summary) leaves
+    in the budget, newest first (the oldest give way), and read the bytes of those sent and
+    of this message's files, in one read that ends its transaction (the model's answer may
+    take seconds). Updates ``plan`` (its turns with their bytes) and ``sent`` (this
+    message's files with theirs; every file left out in ``omitted``)."""
     every = [file for turn in plan.history for file in turn.attachments]
-    room = sent.budget - _text_tokens(plan, sent.budget)
+    room = sent.budget - _text_tokens(plan)
     cut = len(every)
     while cut and every[cut - 1].tokens <= room:
         cut -= 1
@@ -114,21 +113,15 @@ def fit(plan: context.Plan, sent: TurnFiles, with_files: bool) -> None:
     omitted = [file.file_id for file in every[:cut]]
     wanted = [*every[cut:], *sent.attachments]
     data = files.contents([uuid.UUID(file.file_id) for file in wanted])
+    db.session.commit()
     plan.history = [_loaded(turn, data, omitted) for turn in plan.history]
-    plan.kept = [replace(pair, user=_loaded(pair.user, data, omitted)) for pair in plan.kept]
     sent.attachments = _with_bytes(sent.attachments, data, omitted)
     sent.omitted = omitted + sent.omitted
 
 
-def _text_tokens(plan: context.Plan, budget: int) -> int:
-    """The budget a plan's text takes: its turns and its summary (or, when one is still to
-    be written, the most a summary may take)."""
-    if plan.summary is not None:
-        summary = plan.summary.tokens
-    elif plan.pending:
-        summary = context.summary_budget(budget)
-    else:
-        summary = 0
+def _text_tokens(plan: context.Plan) -> int:
+    """The budget the text a plan sends takes: its turns and its summary."""
+    summary = plan.summary.tokens if plan.summary is not None else 0
     return summary + sum(estimate_tokens(turn.text) for turn in plan.history)
 
 

@@ -89,7 +89,9 @@ class PreparedTurn:
     # answers a message stored earlier, which a failure leaves as it was.
     reply_position: int | None = None
     regenerated: bool = False
-    # This message's files (with their bytes) and the conversation's files left out.
+    # The turn's files (this message's, the budget they leave) until they are read; then
+    # this message's files with their bytes and the conversation's files left out.
+    files: attachments.TurnFiles | None = None
     attachments: tuple[Attachment, ...] = ()
     omitted: list[str] = field(default_factory=list)
 
@@ -112,11 +114,19 @@ class PreparedTurn:
         """Write the summary of older turns this turn wants, if any (never fails the turn)."""
         summaries.write(self.session_id, self.context, self.budget)
 
+    def read_files(self) -> None:
+        """Choose the files sent with the turns the history now holds (after any summary),
+        and read their bytes (a conversation with files only)."""
+        if self.files is not None:
+            attachments.fit(self.context, self.files)
+            self.attachments, self.omitted = self.files.attachments, self.files.omitted
+
     def ready(self) -> None:
         """Everything before the model call, once the user's message is committed and
-        outside any transaction: retrieval, then the summary of older turns."""
+        outside any transaction: retrieval, the summary of older turns, then the files."""
         self.ground()
         self.summarise()
+        self.read_files()
 
     @property
     def next_position(self) -> int:
@@ -200,7 +210,6 @@ def begin_turn(
     sent = attachments.current(new_files, _budget(text))
     rows = _path_rows(session, place)
     plan = summaries.plan_turn(attachments.pairs(rows, session.has_files), sent.budget)
-    attachments.fit(plan, sent, session.has_files)
     if answered is not None:
         message, reply_position = answered, session.message_count - 1
     else:
@@ -215,7 +224,7 @@ def begin_turn(
     prepared = _prepared(session, turn_id, message, plan, user_id)
     prepared.budget = sent.budget
     prepared.reply_position, prepared.regenerated = reply_position, answered is not None
-    prepared.attachments, prepared.omitted = sent.attachments, sent.omitted
+    prepared.files = sent if session.has_files else None
     db.session.commit()
     return prepared
 
