@@ -6,12 +6,14 @@ anything is stored."""
 from __future__ import annotations
 
 import base64
+import io
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from chatapp.extensions import db
@@ -286,13 +288,25 @@ def test_the_offline_model_says_what_it_received(alice: ApiUser) -> None:
     turns say the earlier files came again."""
     image = upload(alice, "photo.png", image_bytes("PNG", size=(64, 48)))
     notes = upload(alice, "notes.md", b"# Title\n\nA line.\n")
-    reply = reply_of(MESSAGE, send(alice, MESSAGE, "Here you go", [image, notes]))
+    paper = upload(alice, "paper.pdf", pdf_bytes(pages=2))
+    reply = reply_of(MESSAGE, send(alice, MESSAGE, "Here you go", [image, notes, paper]))
     text = reply["response"]
-    assert "2 file(s)" in text
-    assert "photo.png (image 64x48" in text
+    assert "3 file(s)" in text
+    assert "photo.png (image 64x48, image/png, 258 token(s))" in text
     assert "notes.md (text, 3 line(s)" in text
+    assert "paper.pdf (PDF, 2 page(s), application/pdf, 516 token(s))" in text
     later = reply_of(MESSAGE, alice.send("and now?", reply["sessionId"]))
-    assert "Earlier turns carried 2 file(s): photo.png, notes.md." in later["response"]
+    assert "Earlier turns carried 3 file(s): photo.png, notes.md, paper.pdf." in later["response"]
+
+
+def pdf_bytes(pages: int) -> bytes:
+    """A PDF of blank pages, written by pypdf."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(200, 200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 @pytest.mark.wire_model
