@@ -144,9 +144,9 @@ def _messages(rows: Iterable[Any]) -> list[_Message]:
     messages: list[_Message] = []
     last_id = None
     for row in rows:
-        if row.id != last_id or not messages:
-            messages.append(_Message(row.id, row.role, row.content, row.status, ()))
-            last_id = row.id
+        if row.message_id != last_id or not messages:
+            messages.append(_Message(row.message_id, row.role, row.content, row.status, ()))
+            last_id = row.message_id
         if row.file_id is not None:
             tokens = _tokens(row.file_tokens, row.file_size)
             file = Attachment(str(row.file_id), row.file_name, row.file_mime, tokens)

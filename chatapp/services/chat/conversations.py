@@ -213,12 +213,12 @@ def stored_messages(session: ChatSession) -> list[ChatMessage]:
 
 
 def history_rows(session_id: uuid.UUID, with_files: bool = False) -> list[Row[Any]]:
-    """A conversation's ``(id, role, content, status)`` rows in order: what a turn's history
-    is derived from, read as plain rows on the session's connection (no ORM loading for
+    """A conversation's ``(role, content, status)`` rows in order: what a turn's history is
+    derived from, read as plain rows on the session's connection (no ORM loading for
     hundreds of messages). ``with_files`` (a conversation with attachments) adds the
     columns of :func:`with_file_columns`."""
     query = (
-        select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
+        select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
         .where(ChatMessage.session_id == session_id)
         .order_by(ChatMessage.position)
     )
@@ -228,11 +228,12 @@ def history_rows(session_id: uuid.UUID, with_files: bool = False) -> list[Row[An
 
 
 def with_file_columns(query: Select[Any]) -> Select[Any]:
-    """History rows with the attached files (services/chat/attachments.py): a message with
-    files has one row per file (``file_id``, ``file_name``, ``file_mime``, ``file_tokens``,
-    ``file_size``; no bytes), the others one row with those null."""
+    """History rows with ``message_id`` and the attached files (services/chat/attachments.py):
+    a message with files has one row per file (``file_id``, ``file_name``, ``file_mime``,
+    ``file_tokens``, ``file_size``; no bytes), the others one row with those null."""
     return (
         query.add_columns(
+            ChatMessage.id.label("message_id"),
             UploadedFile.id.label("file_id"),
             UploadedFile.name.label("file_name"),
             UploadedFile.mime_type.label("file_mime"),

@@ -154,11 +154,11 @@ def _prepared(
     )
 
 
-def _lock(session: ChatSession, **values: object) -> str:
+def _lock(session: ChatSession, **values: Any) -> str:
     """Take the conversation's turn lock and its next position (caller commits), or answer
     409 SESSION_BUSY (410 SESSION_RESET if it was archived meanwhile, 404 if it was
     deleted). ``session`` then holds the row as locked (its ``message_count`` counts the
-    message about to be added); ``values`` are set with the lock."""
+    user message about to be added); ``values`` are set on it in the same statement."""
     key = session.id
     turn_id = leases.acquire(
         session, message_count=ChatSession.message_count + 1, updated_at=utcnow(), **values
