@@ -10,8 +10,7 @@ from flask import Flask
 
 from chatapp.gemini import Attachment, Turn
 from chatapp.services.chat import attachments
-from chatapp.services.chat.attachments import _answered, _fit, _kept, _Message
-from chatapp.services.chat.context import model_history
+from chatapp.services.chat.attachments import _fit, _kept
 from tests.chat.test_attachments import reply_of, send, upload
 from tests.support.clients import ApiUser
 
@@ -21,9 +20,9 @@ def image(name: str, tokens: int = 100) -> Attachment:
     return Attachment(name, f"{name}.png", "image/png", tokens)
 
 
-def pair(text: str, *files: Attachment) -> tuple[_Message, _Message]:
-    """A user message with ``files`` and a reply of the same text (2 tokens each here)."""
-    return _Message(1, "user", text, "complete", files), _Message(2, "model", text, "complete", ())
+def pair(text: str, *files: Attachment) -> tuple[Turn, Turn]:
+    """A user turn with ``files`` and a reply of the same text (2 tokens each here)."""
+    return Turn("user", text, files), Turn("model", text)
 
 
 def ids(files: list[Attachment]) -> list[str]:
@@ -62,8 +61,8 @@ def test_when_the_text_alone_is_over_every_file_goes() -> None:
 def test_dressing_puts_the_kept_files_on_the_newest_pairs() -> None:
     """The planner sent the newest two pairs: they get the files kept for them."""
     plan = attachments.TurnFiles([], 0, pair_files=[(image("a"),), (), (image("c"),)])
-    history = [Turn(role, text) for text in ("two", "three") for role in ("user", "model")]
-    dressed = plan.dress(history)
+    history = [turn for text in ("two", "three") for turn in pair(text)]
+    dressed = plan.dress([Turn(turn.role, turn.text) for turn in history])
     assert [ids(list(turn.attachments)) for turn in dressed] == [[], [], ["c"], []]
 
 
@@ -73,24 +72,6 @@ def test_this_messages_files_go_last_first_ones_first() -> None:
     kept, left = _fit(files, 700)
     assert ids(kept) == ["b", "c"] and ids(left) == ["a"]
     assert _fit(files, 100) == ([], files)
-
-
-def test_the_pairs_are_those_the_text_planner_sends() -> None:
-    """A failed message, an unanswered one and an empty reply pair with nothing."""
-    messages = [
-        _Message(1, "user", "failed", "failed", ()),
-        _Message(2, "user", "asked", "complete", ()),
-        _Message(3, "model", "answer", "complete", ()),
-        _Message(4, "user", "unanswered", "complete", ()),
-        _Message(5, "user", "again", "complete", ()),
-        _Message(6, "model", "", "interrupted", ()),
-        _Message(7, "user", "last", "complete", ()),
-        _Message(8, "model", "reply", "complete", ()),
-    ]
-    assert [(u.id, r.id) for u, r in _answered(messages)] == [(2, 3), (7, 8)]
-    rows = [Row(m.role, m.content, m.status) for m in messages]
-    texts = [turn.text for turn in model_history(rows, 1000)]
-    assert texts == ["asked", "answer", "last", "reply"]
 
 
 @dataclass

@@ -20,14 +20,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import pairwise
 from typing import Any
 
 from chatapp.extensions import db
 from chatapp.gemini import Attachment, Turn
 from chatapp.gemini.base import estimate_tokens
-from chatapp.models import FAILED, UploadedFile, User
+from chatapp.models import UploadedFile, User
 from chatapp.services import files
+from chatapp.services.chat.context import answered_pairs
+
+Pair = tuple[Turn, Turn]
 
 
 @dataclass
@@ -108,7 +110,7 @@ def plan(
     messages = _messages(rows)
     current, left_out = _fit([_of(file) for file in new], budget)
     budget -= sum(file.tokens for file in current)
-    pairs = _answered(messages)
+    pairs = answered_pairs(messages, _user_turn)
     kept, omitted = _kept(pairs, budget)
     data = files.contents([uuid.UUID(file.file_id) for file in [*kept, *current]])
     keep = {file.file_id for file in kept}
@@ -154,25 +156,17 @@ def _messages(rows: Iterable[Any]) -> list[_Message]:
     return messages
 
 
-def _answered(messages: list[_Message]) -> list[tuple[_Message, _Message]]:
-    """The pairs the text planner sends: each user message that did not fail, right
-    before its non-empty reply (the rule of ``context.model_history``)."""
-    return [
-        (user, reply)
-        for user, reply in pairwise(messages)
-        if user.role == "user" and user.status != FAILED and reply.role == "model" and reply.content
-    ]
+def _user_turn(message: _Message) -> Turn:
+    """A user message as a turn with its files."""
+    return Turn("user", message.content, message.attachments)
 
 
-def _kept(
-    pairs: list[tuple[_Message, _Message]], budget: int
-) -> tuple[list[Attachment], list[str]]:
+def _kept(pairs: list[Pair], budget: int) -> tuple[list[Attachment], list[str]]:
     """The history's files sent, and the ids of those left out: the oldest give way first
     (strictly: once one does not fit, no older one is kept); when the text alone is over
     the budget, every one (the text planner then drops or summarises the oldest turns)."""
     every = [file for user, _ in pairs for file in user.attachments]
-    text = sum(estimate_tokens(user.content) + estimate_tokens(r.content) for user, r in pairs)
-    room = budget - text
+    room = budget - sum(estimate_tokens(user.text) + estimate_tokens(r.text) for user, r in pairs)
     cut = len(every)
     while cut and every[cut - 1].tokens <= room:
         cut -= 1

@@ -6,14 +6,14 @@ worker served the previous turn.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from chatapp.gemini import Turn
 from chatapp.gemini.base import CHARS_PER_TOKEN, estimate_tokens
 from chatapp.models import FAILED, ChatMessage
 
-__all__ = ["CHARS_PER_TOKEN", "estimate_tokens", "model_history"]
+__all__ = ["CHARS_PER_TOKEN", "answered_pairs", "estimate_tokens", "model_history"]
 
 
 def model_history(messages: Iterable[ChatMessage | Any], budget_tokens: int) -> list[Turn]:
@@ -27,19 +27,31 @@ def model_history(messages: Iterable[ChatMessage | Any], budget_tokens: int) -> 
     return _within_budget(_pairs(messages), budget_tokens)
 
 
-def _pairs(messages: Iterable[ChatMessage | Any]) -> list[tuple[Turn, Turn]]:
-    """Pair each answered user message with its non-empty reply."""
+def _text_turn(message: ChatMessage | Any) -> Turn:
+    """A user message as a turn of text."""
+    return Turn("user", message.content)
+
+
+def _pairs(
+    messages: Iterable[ChatMessage | Any], user_turn: Callable[[Any], Turn] = _text_turn
+) -> list[tuple[Turn, Turn]]:
+    """Pair each answered user message (as ``user_turn`` makes it) with its non-empty
+    reply."""
     pairs: list[tuple[Turn, Turn]] = []
     pending: Any = None
     for message in messages:
         if message.role == "user":
             pending = message if message.status != FAILED else None
         elif pending is not None and message.content:
-            pairs.append((Turn("user", pending.content), Turn("model", message.content)))
+            pairs.append((user_turn(pending), Turn("model", message.content)))
             pending = None
         else:
             pending = None
     return pairs
+
+
+# Public for the attachments' own budgeting (services/chat/attachments.py).
+answered_pairs = _pairs
 
 
 def _within_budget(pairs: list[tuple[Turn, Turn]], budget_tokens: int) -> list[Turn]:
