@@ -10,7 +10,7 @@ from flask import Flask
 
 from chatapp.gemini import Attachment, Turn
 from chatapp.services.chat import attachments
-from chatapp.services.chat.attachments import _fit, _kept
+from chatapp.services.chat.attachments import _fit, _within_budget
 from tests.chat.test_attachments import reply_of, send, upload
 from tests.support.clients import ApiUser
 
@@ -25,52 +25,46 @@ def pair(text: str, *files: Attachment) -> tuple[Turn, Turn]:
     return Turn("user", text, files), Turn("model", text)
 
 
-def ids(files: list[Attachment]) -> list[str]:
-    """The ids of files."""
-    return [file.file_id for file in files]
+def sent(turns: list[Turn]) -> list[list[str]]:
+    """The file ids each user turn still carries."""
+    return [[file.file_id for file in turn.attachments] for turn in turns if turn.role == "user"]
 
 
 def test_everything_fits() -> None:
     """Under the budget nothing is left out."""
-    kept, omitted = _kept([pair("one", image("a")), pair("two", image("b"))], 1000)
-    assert ids(kept) == ["a", "b"] and omitted == []
+    turns, omitted = _within_budget([pair("one", image("a")), pair("two", image("b"))], 1000)
+    assert sent(turns) == [["a"], ["b"]] and omitted == []
 
 
-def test_the_oldest_files_give_way_first() -> None:
-    """Room for two of three files beside the text (2 + 2 tokens): the oldest goes."""
+def test_the_oldest_files_give_way_first_and_their_text_stays() -> None:
+    """Room for two of three files: the oldest goes; every turn's text is still sent."""
     pairs = [pair("one", image("a")), pair("two", image("b"), image("c"))]
-    kept, omitted = _kept(pairs, 4 + 200)
-    assert ids(kept) == ["b", "c"] and omitted == ["a"]
+    turns, omitted = _within_budget(pairs, 8 + 200)
+    assert sent(turns) == [[], ["b", "c"]] and omitted == ["a"]
+    assert [turn.text for turn in turns] == ["one", "one", "two", "two"]
 
 
 def test_a_newer_file_that_does_not_fit_takes_the_older_ones_with_it() -> None:
     """Strictly oldest first: once a file does not fit, no older one is kept either."""
     pairs = [pair("one", image("a", 10)), pair("two", image("b", 500)), pair("three")]
-    kept, omitted = _kept(pairs, 8 + 100)
-    assert kept == [] and omitted == ["a", "b"]
+    turns, omitted = _within_budget(pairs, 12 + 100)
+    assert sent(turns) == [[], [], []] and omitted == ["a", "b"]
 
 
-def test_when_the_text_alone_is_over_every_file_goes() -> None:
-    """Text over the budget (2 + 2 + 4 tokens against 7): every file gives way; the text
-    planner then keeps the newest turns that fit."""
+def test_when_the_text_alone_is_over_every_file_goes_then_the_oldest_turns() -> None:
+    """Text over the budget: all files give way, and the newest turns that fit stay."""
     pairs = [pair("one", image("a")), pair("two", image("b")), pair("three", image("c"))]
-    kept, omitted = _kept(pairs, 7)
-    assert kept == [] and omitted == ["a", "b", "c"]
-
-
-def test_dressing_puts_the_kept_files_on_the_newest_pairs() -> None:
-    """The planner sent the newest two pairs: they get the files kept for them."""
-    plan = attachments.TurnFiles([], 0, pair_files=[(image("a"),), (), (image("c"),)])
-    history = [turn for text in ("two", "three") for turn in pair(text)]
-    dressed = plan.dress([Turn(turn.role, turn.text) for turn in history])
-    assert [ids(list(turn.attachments)) for turn in dressed] == [[], [], ["c"], []]
+    turns, omitted = _within_budget(pairs, 7)  # the texts cost 2 + 2 + 4
+    assert omitted == ["a", "b", "c"]
+    assert [turn.text for turn in turns] == ["two", "two", "three", "three"]
+    assert sent(turns) == [[], []]
 
 
 def test_this_messages_files_go_last_first_ones_first() -> None:
     """This message's files are kept while they fit at all; its first ones give way."""
     files = [image("a", 300), image("b", 300), image("c", 300)]
     kept, left = _fit(files, 700)
-    assert ids(kept) == ["b", "c"] and ids(left) == ["a"]
+    assert [f.file_id for f in kept] == ["b", "c"] and [f.file_id for f in left] == ["a"]
     assert _fit(files, 100) == ([], files)
 
 
@@ -84,11 +78,10 @@ class Row:
 
 
 def test_a_text_only_conversation_takes_the_text_path() -> None:
-    """Without files the text planner gets the very rows and budget."""
+    """Without files the history is exactly what model_history makes of the rows."""
     rows = [Row("user", "hi"), Row("model", "hello")]
     plan = attachments.plan(rows, [], 1000, with_files=False)
-    assert plan.rows is rows and plan.budget == 1000
-    assert plan.dress(history := [Turn("user", "hi"), Turn("model", "hello")]) is history
+    assert plan.history == [Turn("user", "hi"), Turn("model", "hello")]
     assert plan.attachments == () and plan.omitted == []
 
 

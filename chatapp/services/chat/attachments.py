@@ -8,11 +8,6 @@ this message's own files go last. The reply records which files were left out.
 
 A text-only conversation takes the text path unchanged (no bytes read, no extra query);
 with files, their bytes are read for the ones sent only, in one query.
-
-This is a layer around the text planner (``context.model_history``): :func:`plan` decides
-which files are sent and hands the planner the messages and what is left of the budget;
-when every file that is kept is sent, every turn's text fits that budget, so the planner
-keeps all pairs and :meth:`TurnFiles.dress` puts the files back on their user turns.
 """
 
 from __future__ import annotations
@@ -27,41 +22,25 @@ from chatapp.gemini import Attachment, Turn
 from chatapp.gemini.base import estimate_tokens
 from chatapp.models import UploadedFile, User
 from chatapp.services import files
-from chatapp.services.chat.context import answered_pairs
+from chatapp.services.chat.context import answered_pairs, model_history
 
 Pair = tuple[Turn, Turn]
 
 
 @dataclass
 class TurnFiles:
-    """What a turn sends besides its text: the messages and the budget left for the text
-    planner, this message's files (with their bytes), the ids of the conversation's files
-    left out, and the files kept for each answered pair of the history (oldest first)."""
+    """What a turn sends: the history, this message's files (with their bytes), and the
+    ids of the conversation's files left out."""
 
-    rows: Sequence[Any]
-    budget: int
+    history: list[Turn]
     attachments: tuple[Attachment, ...] = ()
     omitted: list[str] = field(default_factory=list)
-    pair_files: list[tuple[Attachment, ...]] = field(default_factory=list)
-
-    def dress(self, history: list[Turn]) -> list[Turn]:
-        """``history`` (the newest pairs of the path, as the text planner sends them) with
-        the kept files on their user turns."""
-        if not any(self.pair_files):
-            return history
-        dressed = list(history)
-        newest = self.pair_files[len(self.pair_files) - len(history) // 2 :]
-        for index, attached in enumerate(newest):
-            if attached:
-                dressed[2 * index] = replace(dressed[2 * index], attachments=attached)
-        return dressed
 
 
 @dataclass
 class _Message:
     """A stored message of the history with the files attached to it."""
 
-    id: int
     role: str
     content: str
     status: str
@@ -99,28 +78,20 @@ def session_values(new: Sequence[UploadedFile]) -> dict[str, Any]:
 def plan(
     rows: Sequence[Any], new: Sequence[UploadedFile], budget: int, with_files: bool
 ) -> TurnFiles:
-    """Which files a turn sends within ``budget`` tokens, and what is left for the text.
-
-    ``rows`` come from :func:`conversations.history_rows`, with the files' columns when
-    ``with_files`` (the conversation has files; always when ``new`` are given, its lock set
-    ``has_files``). A text-only conversation gets its rows and budget back untouched.
-    """
+    """The history to send, this message's files ``new`` and what was left out, within
+    ``budget`` tokens. ``rows`` come from :func:`conversations.history_rows`, with the
+    files' columns when ``with_files`` (the conversation has files; always when ``new``
+    are given, its lock set ``has_files``). A text-only conversation takes the text path
+    unchanged."""
     if not with_files:
-        return TurnFiles(rows, budget)
-    messages = _messages(rows)
+        return TurnFiles(model_history(rows, budget))
     current, left_out = _fit([_of(file) for file in new], budget)
     budget -= sum(file.tokens for file in current)
-    pairs = answered_pairs(messages, _user_turn)
-    kept, omitted = _kept(pairs, budget)
-    data = files.contents([uuid.UUID(file.file_id) for file in [*kept, *current]])
-    keep = {file.file_id for file in kept}
-    pair_files = [
-        _with_bytes((f for f in user.attachments if f.file_id in keep), data, omitted)
-        for user, _ in pairs
-    ]
+    turns, omitted = _within_budget(answered_pairs(_messages(rows), _user_turn), budget)
+    data = files.contents([uuid.UUID(file.file_id) for file in _sent(turns, current)])
+    history = [_loaded(turn, data, omitted) for turn in turns]
     sent = _with_bytes(current, data, omitted)
-    budget -= sum(file.tokens for file in kept)
-    return TurnFiles(messages, budget, sent, omitted + [f.file_id for f in left_out], pair_files)
+    return TurnFiles(history, sent, omitted + [file.file_id for file in left_out])
 
 
 def _of(file: UploadedFile) -> Attachment:
@@ -147,7 +118,7 @@ def _messages(rows: Iterable[Any]) -> list[_Message]:
     last_id = None
     for row in rows:
         if row.message_id != last_id or not messages:
-            messages.append(_Message(row.message_id, row.role, row.content, row.status, ()))
+            messages.append(_Message(row.role, row.content, row.status, ()))
             last_id = row.message_id
         if row.file_id is not None:
             tokens = _tokens(row.file_tokens, row.file_size)
@@ -161,17 +132,51 @@ def _user_turn(message: _Message) -> Turn:
     return Turn("user", message.content, message.attachments)
 
 
-def _kept(pairs: list[Pair], budget: int) -> tuple[list[Attachment], list[str]]:
-    """The history's files sent, and the ids of those left out: the oldest give way first
-    (strictly: once one does not fit, no older one is kept); when the text alone is over
-    the budget, every one (the text planner then drops or summarises the oldest turns)."""
+def _within_budget(pairs: list[Pair], budget: int) -> tuple[list[Turn], list[str]]:
+    """The turns to send and the ids of the files left out: the oldest files give way
+    first; when the text alone is over the budget, every file, then the oldest turns."""
     every = [file for user, _ in pairs for file in user.attachments]
-    room = budget - sum(estimate_tokens(user.text) + estimate_tokens(r.text) for user, r in pairs)
+    text = [estimate_tokens(user.text) + estimate_tokens(reply.text) for user, reply in pairs]
+    if sum(text) > budget:
+        stripped = [(replace(user, attachments=()), reply) for user, reply in pairs]
+        return _newest(stripped, text, budget), [file.file_id for file in every]
+    room = budget - sum(text)
     cut = len(every)
     while cut and every[cut - 1].tokens <= room:
         cut -= 1
         room -= every[cut].tokens
-    return every[cut:], [file.file_id for file in every[:cut]]
+    omitted = [file.file_id for file in every[:cut]]
+    return [turn for pair in pairs for turn in _without(pair, set(omitted))], omitted
+
+
+def _without(pair: Pair, omitted: set[str]) -> Pair:
+    """A pair whose user turn no longer carries the files ``omitted``."""
+    user, reply = pair
+    if not omitted or not user.attachments:
+        return pair
+    kept = tuple(file for file in user.attachments if file.file_id not in omitted)
+    return replace(user, attachments=kept), reply
+
+
+def _newest(pairs: list[Pair], costs: list[int], budget: int) -> list[Turn]:
+    """The newest pairs whose text fits the budget."""
+    used, first = 0, len(pairs)
+    while first and used + costs[first - 1] <= budget:
+        first -= 1
+        used += costs[first]
+    return [turn for pair in pairs[first:] for turn in pair]
+
+
+def _sent(turns: list[Turn], current: list[Attachment]) -> list[Attachment]:
+    """Every attachment still in the turns, and this message's."""
+    return [file for turn in turns for file in turn.attachments] + current
+
+
+def _loaded(turn: Turn, data: dict[uuid.UUID, bytes], omitted: list[str]) -> Turn:
+    """A turn whose files carry their bytes."""
+    if not turn.attachments:
+        return turn
+    return replace(turn, attachments=_with_bytes(turn.attachments, data, omitted))
 
 
 def _with_bytes(

@@ -36,7 +36,7 @@ from chatapp.services.chat import (
     personalities,
     stops,
 )
-from chatapp.services.chat.context import estimate_tokens, model_history
+from chatapp.services.chat.context import estimate_tokens
 
 log = logging.getLogger(__name__)
 # The database is unreachable (or its connection pool exhausted): nothing could be stored.
@@ -125,12 +125,11 @@ def prepare_turn(
     budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
     rows = conversations.history_rows(session.id, session.has_files)
     sent = attachments.plan(rows, new_files, budget, session.has_files)
-    history = sent.dress(model_history(sent.rows, sent.budget))
     message = _add(session.id, session.message_count - 1, "user", text)
     files.attach(new_files, message)
     # Read before the commit: afterwards every attribute would be reloaded in a new
     # transaction, holding a pooled connection for as long as the reply streams.
-    prepared = _prepared(session, turn_id, message, history, user.id)
+    prepared = _prepared(session, turn_id, message, sent.history, user.id)
     prepared.attachments, prepared.omitted = sent.attachments, sent.omitted
     db.session.commit()
     return prepared
