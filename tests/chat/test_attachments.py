@@ -6,12 +6,14 @@ anything is stored."""
 from __future__ import annotations
 
 import base64
+import io
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
+from pypdf import PdfWriter
 from sqlalchemy import func, select
 
 from chatapp.extensions import db
@@ -184,6 +186,18 @@ def test_too_many_files_is_413(app: Flask, alice: ApiUser, route: str) -> None:
     assert counts(app) == before
 
 
+@pytest.mark.parametrize("route", [MESSAGE, STREAM, PROMPT])
+def test_files_over_the_bytes_per_message_are_413(app: Flask, alice: ApiUser, route: str) -> None:
+    """Past FILES_PER_MESSAGE_BYTES: a 413 naming the limit, and nothing stored."""
+    ids = [upload(alice), upload(alice, "b.png")]
+    app.config["FILES_PER_MESSAGE_BYTES"] = len(image_bytes("PNG")) + 1
+    before = counts(app)
+    response = send(alice, route, "two", ids)
+    assert response.status_code == 413 and response.json["code"] == "ATTACHMENTS_TOO_LARGE"
+    assert "FILES_PER_MESSAGE_BYTES" in response.json["message"]
+    assert counts(app) == before
+
+
 def test_an_empty_message_without_files_is_still_400(alice: ApiUser) -> None:
     """Only attachments make an empty text acceptable."""
     for body in ({"message": ""}, {"message": "", "attachments": []}):
@@ -278,6 +292,25 @@ def test_a_failed_turns_files_stay_attached_and_are_not_sent_again(
     assert inline_parts(turns(wire)[-1]) == [[], [], []]
 
 
+@pytest.mark.wire_model
+def test_a_failed_stream_keeps_its_files_on_the_failed_message(
+    wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """Streamed: the model refuses the turn before its first chunk; the stream ends with an
+    error, the message is failed with its file, and the next turn does not send it."""
+    session_id = alice.send("hello").json["sessionId"]
+    file_id = upload(alice)
+    wire.script(Reply(status=500, message="cannot read the image"))
+    events = sse_events(send(alice, STREAM, "look", [file_id], session_id))
+    assert events[-1]["type"] == "error"
+    failed = alice.session(session_id).json["messages"][-1]
+    assert failed["status"] == "failed" and [a["id"] for a in failed["attachments"]] == [file_id]
+
+    reply_of(STREAM, send(alice, STREAM, "next", [], session_id))
+    assert inline_parts(turns(wire)[-1]) == [[], [], []]
+    assert send(alice, MESSAGE, "again", [file_id], session_id).status_code == 409
+
+
 # --- the offline model ------------------------------------------------------------------------
 
 
@@ -286,13 +319,25 @@ def test_the_offline_model_says_what_it_received(alice: ApiUser) -> None:
     turns say the earlier files came again."""
     image = upload(alice, "photo.png", image_bytes("PNG", size=(64, 48)))
     notes = upload(alice, "notes.md", b"# Title\n\nA line.\n")
-    reply = reply_of(MESSAGE, send(alice, MESSAGE, "Here you go", [image, notes]))
+    paper = upload(alice, "paper.pdf", pdf_bytes(pages=2))
+    reply = reply_of(MESSAGE, send(alice, MESSAGE, "Here you go", [image, notes, paper]))
     text = reply["response"]
-    assert "2 file(s)" in text
-    assert "photo.png (image 64x48" in text
+    assert "3 file(s)" in text
+    assert "photo.png (image 64x48, image/png, 258 token(s))" in text
     assert "notes.md (text, 3 line(s)" in text
+    assert "paper.pdf (PDF, 2 page(s), application/pdf, 516 token(s))" in text
     later = reply_of(MESSAGE, alice.send("and now?", reply["sessionId"]))
-    assert "Earlier turns carried 2 file(s): photo.png, notes.md." in later["response"]
+    assert "Earlier turns carried 3 file(s): photo.png, notes.md, paper.pdf." in later["response"]
+
+
+def pdf_bytes(pages: int) -> bytes:
+    """A PDF of blank pages, written by pypdf."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(200, 200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 @pytest.mark.wire_model

@@ -139,41 +139,33 @@ class ClientGone(Exception):
 # --- pure helpers ---------------------------------------------------------------------------
 
 
-def texts(obj: Any) -> Iterator[str]:
-    """Yield every string stored under a ``"text"`` key anywhere in a JSON value."""
+def found(obj: Any, name: str) -> Iterator[Any]:
+    """Yield every value stored under the key ``name`` anywhere in a JSON value."""
     if isinstance(obj, dict):
         for key, value in obj.items():
-            if key == "text" and isinstance(value, str):
+            if key == name:
                 yield value
             else:
-                yield from texts(value)
+                yield from found(value, name)
     elif isinstance(obj, list):
         for item in obj:
-            yield from texts(item)
+            yield from found(item, name)
+
+
+def texts(obj: Any) -> Iterator[str]:
+    """Yield every string stored under a ``"text"`` key anywhere in a JSON value."""
+    return (value for value in found(obj, "text") if isinstance(value, str))
 
 
 # What the server counts for each file sent inline (an image up to 384 pixels, in Gemini).
 INLINE_TOKENS = 258
 
 
-def inline_parts(obj: Any) -> Iterator[dict[str, Any]]:
-    """Yield every ``inlineData`` value anywhere in a JSON value."""
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if key == "inlineData" and isinstance(value, dict):
-                yield value
-            else:
-                yield from inline_parts(value)
-    elif isinstance(obj, list):
-        for item in obj:
-            yield from inline_parts(item)
-
-
 def count_tokens(obj: Any) -> int:
     """Estimate tokens as Gemini roughly does for English: a quarter of the characters;
     and :data:`INLINE_TOKENS` for each inline file."""
     text = (sum(len(text) for text in texts(obj)) + 3) // 4
-    return text + INLINE_TOKENS * sum(1 for _ in inline_parts(obj))
+    return text + INLINE_TOKENS * sum(1 for _ in found(obj, "inlineData"))
 
 
 def content_text(content: Any) -> str:
