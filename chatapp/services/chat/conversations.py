@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Row, Select, func, select
+from sqlalchemy import Row, Select, bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from chatapp.errors import ApiError, NotFound
@@ -200,17 +200,14 @@ def message_page(
 ) -> tuple[list[ChatMessage], bool]:
     """Return up to ``limit`` messages of the active path older than its message
     ``before``, oldest first."""
-    where = [ChatMessage.id.in_(paths.path_ids(session.id))]
+    below = END
     if before is not None:
         anchor = db.session.get(ChatMessage, before)
         if anchor is None or anchor.session_id != session.id:
             raise NotFound("Message")
-        where.append(ChatMessage.position < anchor.position)
-    rows = list(
-        db.session.scalars(
-            select(ChatMessage).where(*where).order_by(ChatMessage.position.desc()).limit(limit + 1)
-        )
-    )
+        below = anchor.position
+    page = {**paths.params(session.id), "below": below, "size": limit + 1}
+    rows = list(db.session.scalars(PATH_PAGE, page))
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
@@ -222,33 +219,18 @@ def with_siblings(
     return [(message, places[message.id]) for message in messages]
 
 
-def stored_messages(session: ChatSession) -> list[ChatMessage]:
-    """Return the messages of a conversation's active path in order."""
-    return list(
-        db.session.scalars(
-            select(ChatMessage)
-            .where(ChatMessage.id.in_(paths.path_ids(session.id)))
-            .order_by(ChatMessage.position)
-        )
-    )
-
-
-def history_rows(
-    session_id: uuid.UUID, through: int | None = None, with_files: bool = False
-) -> list[Row[Any]]:
-    """The ``(id, role, content, status)`` rows of the conversation's active path in order
-    (of the path ending at message ``through`` when given): what a turn's history is
-    derived from, read as plain rows on the session's connection (no ORM loading for
-    hundreds of messages). ``with_files`` (a conversation with attachments) adds the
-    columns of :func:`with_file_columns`."""
-    query = (
-        select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
-        .where(ChatMessage.id.in_(paths.path_ids(session_id, through)))
-        .order_by(ChatMessage.position)
-    )
-    if with_files:
-        query = with_file_columns(query)
-    return list(db.session.connection().execute(query))
+# The active path's messages in order, and one page of them going back from position
+# ``below`` (statements built once: see ``paths``).
+END = 2**31 - 1
+PATH_PAGE = (
+    select(ChatMessage)
+    .where(ChatMessage.id.in_(paths.path_ids()), ChatMessage.position < bindparam("below"))
+    .order_by(ChatMessage.position.desc())
+    .limit(bindparam("size"))
+)
+PATH_MESSAGES = (
+    select(ChatMessage).where(ChatMessage.id.in_(paths.path_ids())).order_by(ChatMessage.position)
+)
 
 
 def with_file_columns(query: Select[Any]) -> Select[Any]:
@@ -266,3 +248,38 @@ def with_file_columns(query: Select[Any]) -> Select[Any]:
         .outerjoin(UploadedFile, UploadedFile.message_id == ChatMessage.id)
         .order_by(UploadedFile.created_at, UploadedFile.id)
     )
+
+
+def _history(through: bool, with_files: bool) -> Select[Any]:
+    """The history rows of the active path (of the path ending at a given message when
+    ``through``), with the files' columns when ``with_files``."""
+    query = (
+        select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
+        .where(ChatMessage.id.in_(paths.path_ids(0 if through else None)))
+        .order_by(ChatMessage.position)
+    )
+    return with_file_columns(query) if with_files else query
+
+
+HISTORY_ROWS = {
+    (through, files): _history(through, files)
+    for through in (False, True)
+    for files in (False, True)
+}
+
+
+def stored_messages(session: ChatSession) -> list[ChatMessage]:
+    """Return the messages of a conversation's active path in order."""
+    return list(db.session.scalars(PATH_MESSAGES, paths.params(session.id)))
+
+
+def history_rows(
+    session_id: uuid.UUID, through: int | None = None, with_files: bool = False
+) -> list[Row[Any]]:
+    """The ``(id, role, content, status)`` rows of the conversation's active path in order
+    (of the path ending at message ``through`` when given): what a turn's history is
+    derived from, read as plain rows on the session's connection (no ORM loading for
+    hundreds of messages). ``with_files`` (a conversation with attachments) adds the
+    columns of :func:`with_file_columns`."""
+    statement = HISTORY_ROWS[through is not None, with_files]
+    return list(db.session.connection().execute(statement, paths.params(session_id, through)))

@@ -20,11 +20,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     CTE,
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Connection,
+    Integer,
     Select,
-    exists,
+    bindparam,
     func,
     or_,
     select,
@@ -39,7 +41,13 @@ from chatapp.models import ChatMessage, ChatSession
 MESSAGES = ChatMessage.__table__
 
 
-def _start(session_id: uuid.UUID) -> ColumnElement[int]:
+# The statements are built once, with these parameters (building them per call would
+# cost more than running them: see docs/branches.md).
+SESSION = bindparam("path_session", type_=MESSAGES.c.session_id.type)
+THROUGH = bindparam("path_through", type_=Integer())
+
+
+def _start(session_id: BindParameter[uuid.UUID]) -> ColumnElement[int]:
     """SQL for the message the conversation's active path runs through."""
     first = (
         select(MESSAGES.c.id)
@@ -55,36 +63,47 @@ def _start(session_id: uuid.UUID) -> ColumnElement[int]:
     )
 
 
-def _ancestors(message_id: ColumnElement[int] | int) -> CTE:
-    """A recursive query of a message and its ancestors (``id``)."""
-    up = select(MESSAGES.c.id, MESSAGES.c.parent_id).where(MESSAGES.c.id == message_id)
-    cte = up.cte("up", recursive=True)
-    parent = MESSAGES.alias("parent")
-    return cte.union_all(
-        select(parent.c.id, parent.c.parent_id).join(cte, parent.c.id == cte.c.parent_id)
-    )
+def _ancestors(message_id: ColumnElement[int]) -> CTE:
+    """A recursive query of a message and its ancestors (``id``; the last row is NULL).
+
+    Each step is a scalar subquery (one primary-key lookup) rather than a join: with a
+    join, PostgreSQL may plan a hash join that scans the table at every step.
+    """
+    cte = select(message_id.label("id")).cte("up", recursive=True)
+    parent = select(MESSAGES.c.parent_id).where(MESSAGES.c.id == cte.c.id).scalar_subquery()
+    return cte.union_all(select(parent).where(cte.c.id.is_not(None)))
 
 
 def _newest_descendants(message_id: ColumnElement[int]) -> CTE:
-    """A recursive query of a message and, below it, the newest child at each step."""
-    cte = select(MESSAGES.c.id).where(MESSAGES.c.id == message_id).cte("down", recursive=True)
-    child, newer = MESSAGES.alias("child"), MESSAGES.alias("newer")
-    return cte.union_all(
-        select(child.c.id)
-        .join(cte, child.c.parent_id == cte.c.id)
-        .where(~exists().where(newer.c.parent_id == child.c.parent_id, newer.c.id > child.c.id))
+    """A recursive query of a message and, below it, the newest child at each step (``id``;
+    the last row is NULL). Each step is one lookup in the index of ``parent_id``."""
+    cte = select(message_id.label("id")).cte("down", recursive=True)
+    newest = (
+        select(MESSAGES.c.id)
+        .where(MESSAGES.c.parent_id == cte.c.id)
+        .order_by(MESSAGES.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    return cte.union_all(select(newest).where(cte.c.id.is_not(None)))
 
 
-def path_ids(
-    session_id: uuid.UUID, through: int | None = None
-) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
-    """The ids of the conversation's active path, or of the path ending at message
-    ``through`` when given."""
-    if through is not None:
-        return select(_ancestors(through).c.id)
-    start = _start(session_id)
-    return union(select(_ancestors(start).c.id), select(_newest_descendants(start).c.id))
+_START = _start(SESSION)
+# The ids of a conversation's active path (parameter ``path_session``), and of the path
+# ending at a message (``path_through``).
+ACTIVE_IDS = union(select(_ancestors(_START).c.id), select(_newest_descendants(_START).c.id))
+THROUGH_IDS = select(_ancestors(THROUGH).c.id)
+
+
+def path_ids(through: int | None = None) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
+    """The ids of a conversation's active path, or of the path ending at message
+    ``through`` when given; run with :func:`params`."""
+    return ACTIVE_IDS if through is None else THROUGH_IDS
+
+
+def params(session_id: uuid.UUID, through: int | None = None) -> dict[str, object]:
+    """The parameters of :func:`path_ids`."""
+    return {SESSION.key: session_id} if through is None else {THROUGH.key: through}
 
 
 def active_path(
