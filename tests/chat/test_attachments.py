@@ -420,3 +420,32 @@ def test_files_of_the_turns_kept_beside_a_summary_are_sent(
     assert [c["parts"][-1].get("text") for c in last.body["contents"]][::2] == ["look", "and now?"]
     assert inline_parts(last) == [[{"mimeType": "image/png", "data": encoded(new_png)}], [], []]
     assert reply["omittedAttachments"] == []
+
+
+@pytest.mark.wire_model
+def test_an_edited_message_keeps_its_files(
+    app: Flask, wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """Editing a message with an image sends the new version with the image; the new
+    version holds a copy (a file belongs to one message), the old version keeps its own."""
+    png = image_bytes("PNG", color="yellow")
+    file_id = upload(alice, "yellow.png", png)
+    first = reply_of(MESSAGE, send(alice, MESSAGE, "What is this?", [file_id]))
+    session_id = first["sessionId"]
+    original = alice.session(session_id).json["messages"][0]
+
+    response = alice.call(
+        "POST",
+        f"/api/v1/chat/session/{session_id}/edit",
+        {"messageId": original["id"], "message": "What colour is this?"},
+    )
+    assert response.status_code == 200, response.json
+
+    edited = turns(wire)[-1]
+    assert inline_parts(edited) == [[{"mimeType": "image/png", "data": encoded(png)}]]
+    user, _ = alice.session(session_id).json["messages"]
+    (copy,) = user["attachments"]
+    assert copy["id"] != file_id and copy["name"] == "yellow.png"
+    assert alice.call("GET", f"/api/v1/files/{copy['id']}/content").data == png
+    assert alice.call("GET", f"/api/v1/files/{file_id}").status_code == 200
+    assert counts(app)[2] == 2  # the original, still attached to the old version, and the copy

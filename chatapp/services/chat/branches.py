@@ -14,6 +14,7 @@ from sqlalchemy import update
 from chatapp.errors import ApiError, NotFound
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
+from chatapp.services import files
 from chatapp.services.chat import conversations
 from chatapp.services.chat.turns import Placement, PreparedTurn, begin_turn
 
@@ -34,10 +35,13 @@ def regenerate(user: User, session_id: str, message_id: int) -> PreparedTurn:
 
 def edit(user: User, session_id: str, message_id: int, text: str) -> PreparedTurn:
     """Lock the conversation for a new version of user message ``message_id`` (a sibling
-    of it, with ``text``) and commit it; the path through it becomes active."""
+    of it, with ``text`` and copies of its files) and commit it; the path through it
+    becomes active."""
     session = _open_session(user, session_id)
     original = _message(session, message_id, EDIT)
-    return begin_turn(session, user.id, text, Placement(edit=True, parent_id=original.parent_id))
+    kept = files.copies_of(user, original.id) if session.has_files else []
+    place = Placement(edit=True, parent_id=original.parent_id)
+    return begin_turn(session, user.id, text, place, new_files=kept)
 
 
 def switch(user: User, session_id: str, message_id: int) -> ChatSession:

@@ -203,6 +203,31 @@ def attach(files: Sequence[UploadedFile], message: ChatMessage) -> None:
         file.message_id = message.id
 
 
+def copies_of(user: User, message_id: int) -> list[UploadedFile]:
+    """Copies of a message's files, waiting to be attached to a new version of it (an edit
+    keeps its message's files); the caller commits. A file belongs to one message, so the
+    copies are new files with the same bytes, counted in the user's quota (413 past it)."""
+    originals = attached_to([message_id]).get(message_id, [])
+    data = get_store().get_many([file.id for file in originals]) if originals else {}
+    originals = [file for file in originals if file.id in data]
+    if not originals:
+        return []
+    _lock_quota(user)
+    _check_quota(user, sum(file.size for file in originals))
+    copies = [_copy(file) for file in originals]
+    db.session.add_all(copies)
+    db.session.flush()
+    for copy, original in zip(copies, originals, strict=True):
+        get_store().put(copy.id, data[original.id])
+    return copies
+
+
+def _copy(file: UploadedFile) -> UploadedFile:
+    """A new, unattached file like ``file`` (its bytes are stored by the caller)."""
+    columns = ("user_id", "name", "mime_type", "size", "width", "height", "sha256", "tokens")
+    return UploadedFile(id=uuid.uuid4(), **{name: getattr(file, name) for name in columns})
+
+
 def attached_to(message_ids: Sequence[int]) -> dict[int, list[UploadedFile]]:
     """The files of each of ``message_ids`` (oldest upload first), in one query."""
     found: dict[int, list[UploadedFile]] = {}
