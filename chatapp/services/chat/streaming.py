@@ -23,7 +23,6 @@ from chatapp.services.chat.turns import (
     StoredReply,
     complete_turn,
     fail_turn,
-    model_input,
     store_later,
 )
 
@@ -74,14 +73,7 @@ def _start_stream(model: Any, turn: PreparedTurn) -> Any:
     model's reply stream."""
     with stops.watcher().watching(turn.session_id, turn.turn_id, None):
         turn.ready()
-    return model.stream(
-        str(turn.session_id),
-        turn.history,
-        turn.message,
-        turn.instruction(),
-        model_input(turn),
-        turn.attachments,
-    )
+    return model.stream(*turn.model_args())
 
 
 def _store(

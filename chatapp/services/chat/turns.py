@@ -128,6 +128,18 @@ class PreparedTurn:
         self.summarise()
         self.read_files()
 
+    def model_args(self) -> tuple[Any, ...]:
+        """What the model is asked with (``Model.send``/``stream``): the conversation, the
+        history, the message, the instruction, the grounding and the message's files."""
+        return (
+            str(self.session_id),
+            self.history,
+            self.message,
+            self.instruction(),
+            model_input(self),
+            self.attachments,
+        )
+
     @property
     def next_position(self) -> int:
         """The position of the turn's reply."""
@@ -441,14 +453,7 @@ def answer(turn: PreparedTurn) -> StoredReply:
     try:
         with stops.watcher().watching(turn.session_id, turn.turn_id, None):
             turn.ready()
-            reply_text, usage = model.send(
-                str(turn.session_id),
-                turn.history,
-                turn.message,
-                turn.instruction(),
-                model_input(turn),
-                turn.attachments,
-            )
+            reply_text, usage = model.send(*turn.model_args())
     except ModelError as exc:
         fail_turn(turn, exc)
         raise api_error(exc) from exc
