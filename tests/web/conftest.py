@@ -44,14 +44,21 @@ def page_wire() -> Iterator[GeminiWireServer]:
 
 
 @pytest.fixture
-def live(tmp_path: Path, page_wire: GeminiWireServer) -> Iterator[LiveServer]:
-    """The app over HTTP with a fresh database and user alice, talking to ``page_wire``."""
+def live(
+    request: pytest.FixtureRequest, tmp_path: Path, page_wire: GeminiWireServer
+) -> Iterator[LiveServer]:
+    """The app over HTTP with a fresh database and user alice, talking to ``page_wire``
+    (``@pytest.mark.app_config(**config)`` adds configuration)."""
     page_wire.reset()
+    config: dict[str, Any] = {}
+    for marker in reversed(list(request.node.iter_markers("app_config"))):
+        config.update(marker.kwargs)  # the closest marker wins
     server = LiveServer(
         tmp_path / "page.db",
         GEMINI_API_KEY="test-key",
         GEMINI_BASE_URL=page_wire.base_url,
         GEMINI_RETRIES=1,
+        **config,
     )
     with server:
         server.create_user("alice")

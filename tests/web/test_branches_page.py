@@ -1,0 +1,135 @@
+"""Branches on the chat page: Regenerate, Edit, `< 2/3 >` between versions, the active branch
+kept across a reload, and the marker where the summarised messages end.
+
+Each test gets its own app on a fresh SQLite database, served over HTTP, with the real
+Gemini SDK talking to the local wire-format server (which records what the model was sent).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.gemini_wire import GeminiWireServer, Reply
+from tests.support.live_server import LiveServer
+from tests.support.pages import BROWSER_MARKS, Page, expect
+
+pytestmark = BROWSER_MARKS
+
+
+def bodies(tab: Page) -> Any:
+    """The text of every message shown, oldest first."""
+    return tab.page.locator("#message-list li.message .body")
+
+
+def position(item: Any) -> Any:
+    """The ``2/3`` of a message with other versions."""
+    return item.locator(".sibling-position")
+
+
+def two_exchanges(tab: Page) -> None:
+    """Send two messages; the replies are scripted by the caller."""
+    tab.login()
+    tab.send("First question")
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+    expect(tab.composer()).to_be_enabled()
+    tab.send("Second question")
+    expect(tab.streaming()).to_have_count(0)
+    expect(bodies(tab)).to_have_text(
+        ["First question", "First answer", "Second question", "Second answer"]
+    )
+    expect(tab.page.locator("#message-list .siblings")).to_have_count(0)  # one version each
+
+
+def test_regenerate_switch_edit_and_reload_keep_the_active_branch(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    page_wire.script(
+        Reply(text="First answer"),
+        Reply(text="Branch talk"),  # the title
+        Reply(text="Second answer"),
+        Reply(chunks=["Second answer, ", "take ", "two"], chunk_delay=0.4),
+        Reply(text="Answer to the edit"),
+    )
+    two_exchanges(tab)
+    page = tab.page
+
+    # Regenerate the last reply: the new version streams in, buttons wait for it.
+    tab.messages().last.get_by_role("button", name="Regenerate this reply").click()
+    expect(tab.streaming()).to_contain_text("Second answer,")
+    expect(page.get_by_role("button", name="Edit this message").first).to_be_disabled()
+    expect(tab.messages()).to_have_count(4)  # the old reply left the view
+    tab.shot("branches-regenerating")
+    expect(tab.streaming()).to_have_count(0)
+    expect(bodies(tab)).to_have_text(
+        ["First question", "First answer", "Second question", "Second answer, take two"]
+    )
+    reply = tab.messages().last
+    expect(position(reply)).to_have_text("2/2")
+    expect(reply.get_by_role("button", name="Next version")).to_be_disabled()
+    expect(page.get_by_role("button", name="Edit this message").first).to_be_enabled()
+
+    # `<` brings the first version back, from the keyboard.
+    reply.get_by_role("button", name="Previous version").focus()
+    page.keyboard.press("Enter")
+    expect(bodies(tab).last).to_have_text("Second answer")
+    reply = tab.messages().last
+    expect(position(reply)).to_have_text("1/2")
+    expect(reply.get_by_role("button", name="Next version")).to_be_focused()
+
+    # Edit the first message: the second exchange leaves the view, the new reply shows.
+    first = tab.messages().first
+    first.get_by_role("button", name="Edit this message").click()
+    editor = page.get_by_role("textbox", name="Edit your message")
+    expect(editor).to_have_value("First question")
+    expect(editor).to_be_focused()
+    editor.fill("First question, edited")
+    tab.shot("branches-editing")
+    page.get_by_role("button", name="Save & send").click()
+    expect(tab.streaming()).to_have_count(0)
+    expect(bodies(tab)).to_have_text(["First question, edited", "Answer to the edit"])
+    expect(position(tab.messages().first)).to_have_text("2/2")
+    assert page_wire.contents() == [("user", "First question, edited")]
+    tab.shot("branches-edited")
+
+    # The server remembers the active branch.
+    page.reload()
+    expect(bodies(tab)).to_have_text(["First question, edited", "Answer to the edit"])
+    expect(position(tab.messages().first)).to_have_text("2/2")
+
+    # Back to the original first message: both old exchanges are back.
+    tab.messages().first.get_by_role("button", name="Previous version").click()
+    expect(bodies(tab)).to_have_text(
+        ["First question", "First answer", "Second question", "Second answer, take two"]
+    )
+    expect(position(tab.messages().first)).to_have_text("1/2")
+    expect(position(tab.messages().last)).to_have_text("2/2")
+    page.reload()
+    expect(bodies(tab).first).to_have_text("First question")
+
+
+def test_edit_cancels_with_escape_and_archived_shows_no_branch_buttons(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    page_wire.script(Reply(text="First answer"), Reply(text="Old trip"))
+    tab.login()
+    tab.send("First question")
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+    expect(tab.composer()).to_be_enabled()
+
+    edit = tab.messages().first.get_by_role("button", name="Edit this message")
+    edit.click()
+    editor = tab.page.get_by_role("textbox", name="Edit your message")
+    editor.fill("Never sent")
+    editor.press("Escape")
+    expect(editor).to_have_count(0)
+    expect(edit).to_be_focused()
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+
+    tab.page.get_by_role("button", name="Archive “Old trip”").click()
+    expect(tab.page.locator("#archived-banner")).to_be_visible()
+    for name in ("Edit this message", "Regenerate this reply"):
+        expect(tab.page.get_by_role("button", name=name)).to_have_count(0)
+    tab.page.reload()
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+    expect(tab.page.get_by_role("button", name="Regenerate this reply")).to_have_count(0)
+    assert len(page_wire.requests) == 2  # the first reply and the title: nothing else sent
