@@ -120,6 +120,7 @@ def test_edit_cancels_with_escape_and_archived_shows_no_branch_buttons(
     edit.click()
     editor = tab.page.get_by_role("textbox", name="Edit your message")
     editor.fill("Never sent")
+    tab.shot("branches-edit-open")
     editor.press("Escape")
     expect(editor).to_have_count(0)
     expect(edit).to_be_focused()
