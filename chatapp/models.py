@@ -149,6 +149,9 @@ class ChatSession(db.Model):
     archived: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # SHA-256 of an imported conversation's content: importing it again creates nothing.
     import_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The message the active path runs through (its ancestors above it; below it the newest
+    # child at each step); NULL: from the first message. See services/chat/branches.py.
+    active_message_id: Mapped[int | None] = mapped_column(Integer)
 
     user: Mapped[User] = relationship(back_populates="sessions")
     messages: Mapped[list[ChatMessage]] = relationship(
@@ -167,7 +170,8 @@ INTERRUPTED = "interrupted"
 
 
 class ChatMessage(db.Model):
-    """One message of a conversation, at a unique position within it."""
+    """One message of a conversation, at a unique position within it (positions follow
+    creation order), below its parent in the conversation's tree (NULL: a first message)."""
 
     __tablename__ = "chat_history"
     __table_args__ = (UniqueConstraint("session_id", "position"),)
@@ -179,6 +183,9 @@ class ChatMessage(db.Model):
         ForeignKey("chat_sessions.id", ondelete="CASCADE")
     )
     position: Mapped[int] = mapped_column(Integer)
+    # No ON DELETE: messages go only with their conversation (its cascade removes a whole
+    # tree in one statement), and SQLite cannot reflect an option added in place.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("chat_history.id"), index=True)
     role: Mapped[str] = mapped_column(String(10))
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

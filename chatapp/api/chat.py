@@ -8,8 +8,9 @@ from flask import Response, g
 from flask_openapi3 import APIBlueprint, Tag
 
 from chatapp import schemas, sse
+from chatapp.models import ChatSession
 from chatapp.ratelimits import chat_limit, session_limit
-from chatapp.services.chat import conversations, search, stops, streaming, turns
+from chatapp.services.chat import branches, conversations, search, stops, streaming, turns
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -151,8 +152,13 @@ def search_messages(query: schemas.SearchQuery) -> dict[str, Any]:
 def get_session(path: schemas.SessionPath, query: schemas.MessagesQuery) -> dict[str, Any]:
     """Return a conversation with its newest messages (older ones via ``before``)."""
     session = conversations.get_session(g.user, path.session_id)
-    messages, has_more = conversations.message_page(session, query.before, query.limit)
-    items = [schemas.MessageItem.of(message) for message in messages]
+    return session_detail(session, query.before, query.limit)
+
+
+def session_detail(session: ChatSession, before: int | None, limit: int) -> dict[str, Any]:
+    """A conversation with one page of its active path's messages."""
+    messages, has_more = conversations.message_page(session, before, limit)
+    items = schemas.MessageItem.page(conversations.with_siblings(session, messages))
     return schemas.SessionDetail.of(session, messages=items, has_more=has_more).body()
 
 
@@ -198,3 +204,79 @@ def rename_session(path: schemas.SessionPath, body: schemas.TitleIn) -> dict[str
     """Rename a conversation; automatic titles never overwrite this one."""
     session = conversations.rename_session(g.user, path.session_id, body.title)
     return schemas.TitleOut.of(session).body()
+
+
+# --- branches: regenerate a reply, edit a message, switch between versions ------------------
+
+BRANCH_ERRORS = {**schemas.BODY_ERRORS, **TURN_ERRORS, **schemas.errors(400)}
+
+
+@bp.post(
+    "/session/<session_id>/regenerate",
+    tags=[chat_tag],
+    responses={200: schemas.MessageOut, **BRANCH_ERRORS},
+)
+@chat_limit
+def regenerate(path: schemas.SessionPath, body: schemas.BranchIn) -> dict[str, Any]:
+    """Write a new reply to the message a reply answered (the old reply is kept as a
+    sibling) and wait for it; the path through it becomes active.
+
+    ``messageId`` must be a reply of this conversation (a user message: 400
+    ``WRONG_MESSAGE_ROLE``; another conversation's: 404).
+    """
+    turn = branches.regenerate(g.user, path.session_id, body.messageId)
+    return schemas.MessageOut.of(turns.answer(turn)).body()
+
+
+@bp.post(
+    "/session/<session_id>/regenerate/stream",
+    tags=[chat_tag],
+    responses={200: schemas.StreamEvent, **BRANCH_ERRORS},
+)
+@chat_limit
+def regenerate_stream(path: schemas.SessionPath, body: schemas.BranchIn) -> Response:
+    """``/regenerate``, the reply streamed as server-sent events like ``/chat/message/stream``."""
+    turn = branches.regenerate(g.user, path.session_id, body.messageId)
+    return sse.event_response(streaming.stream_reply(turn))
+
+
+@bp.post(
+    "/session/<session_id>/edit",
+    tags=[chat_tag],
+    responses={200: schemas.MessageOut, **BRANCH_ERRORS},
+)
+@chat_limit
+def edit(path: schemas.SessionPath, body: schemas.EditIn) -> dict[str, Any]:
+    """Send a new version of one of your messages (a sibling of it: what followed the old
+    one stays on its branch) and wait for its reply; the new path becomes active.
+
+    ``messageId`` must be a user message of this conversation (a reply: 400
+    ``WRONG_MESSAGE_ROLE``; another conversation's: 404).
+    """
+    turn = branches.edit(g.user, path.session_id, body.messageId, body.message)
+    return schemas.MessageOut.of(turns.answer(turn)).body()
+
+
+@bp.post(
+    "/session/<session_id>/edit/stream",
+    tags=[chat_tag],
+    responses={200: schemas.StreamEvent, **BRANCH_ERRORS},
+)
+@chat_limit
+def edit_stream(path: schemas.SessionPath, body: schemas.EditIn) -> Response:
+    """``/edit``, the reply streamed as server-sent events like ``/chat/message/stream``."""
+    turn = branches.edit(g.user, path.session_id, body.messageId, body.message)
+    return sse.event_response(streaming.stream_reply(turn))
+
+
+@bp.post(
+    "/session/<session_id>/switch",
+    tags=[chat_tag],
+    responses={200: schemas.SessionDetail, **schemas.BODY_ERRORS, **schemas.errors(404, 409, 410)},
+)
+@session_limit
+def switch(path: schemas.SessionPath, body: schemas.BranchIn) -> dict[str, Any]:
+    """Make the path through any message active (below it: the newest version at each
+    step) and return the conversation like ``GET /chat/session/<id>``."""
+    session = branches.switch(g.user, path.session_id, body.messageId)
+    return session_detail(session, None, schemas.MessagesQuery().limit)

@@ -70,5 +70,5 @@ def legacy_history(path: schemas.LegacyChatPath) -> dict[str, Any]:
     require_self(path.user_id)
     session = conversations.get_session(g.user, path.chat_id)
     messages = conversations.stored_messages(session)
-    history = [schemas.LegacyTurn.of(message) for message in messages]
+    history = schemas.LegacyTurn.page(conversations.with_siblings(session, messages))
     return schemas.LegacyHistory(history=history).body()

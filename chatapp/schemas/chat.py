@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self
 
 from flask import current_app
-from pydantic import AfterValidator, BaseModel, Field, field_serializer
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, field_serializer
 from pydantic_core import PydanticCustomError
 
 from chatapp.rendering import render_markdown
-from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK, Out, Strict, Timestamp, sse_documented
+from chatapp.schemas.common import (
+    MAX_ID,
+    NO_NUL,
+    NOT_BLANK,
+    Out,
+    Strict,
+    Timestamp,
+    integral,
+    sse_documented,
+)
 from chatapp.schemas.retrieval import CollectionIds, GroundingInfo, Source
 from chatapp.services.chat.leases import lapsed
 
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
+    from chatapp.services.chat.paths import Siblings
     from chatapp.services.chat.search import Hit
     from chatapp.services.chat.turns import StoredReply
 
@@ -54,6 +64,23 @@ class MessageIn(Strict):
     personalityId: str | None = Field(None, max_length=64, pattern=NO_NUL)
     collectionIds: CollectionIds | None = None
     webSearch: bool | None = None
+
+
+# A message id in a body (``35.0`` is 35, as JSON Schema says).
+MessageId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(integral)]
+
+
+class BranchIn(Strict):
+    """A message of the conversation to regenerate (a reply) or switch to (any message)."""
+
+    messageId: MessageId
+
+
+class EditIn(Strict):
+    """A new version of one of the user's messages: a sibling of it, then its reply."""
+
+    messageId: MessageId
+    message: MessageText
 
 
 class GroundingFields(Out):
@@ -145,10 +172,14 @@ class MessageItem(GroundingFields):
     status: Literal["complete", "failed", "interrupted"]
     error_code: str | None
     model: str | None
+    parentId: int | None = Field(description="The message before this one (null: a first one)")
+    siblingIndex: int = Field(description="Which version this is: 0-based, oldest first")
+    siblingCount: int = Field(description="How many versions there are (edits, regenerations)")
 
     @classmethod
-    def of(cls, message: ChatMessage) -> MessageItem:
-        """A message with its content rendered as sanitised HTML."""
+    def of(cls, message: ChatMessage, place: Siblings) -> Self:
+        """A message with its content rendered as sanitised HTML, and its place among its
+        siblings."""
         sources = message.sources or []
         return cls.from_object(
             message,
@@ -156,7 +187,15 @@ class MessageItem(GroundingFields):
             html=render_markdown(message.content, len(sources), f"source-{message.id}"),
             timestamp=message.created_at,
             sources=sources,
+            parentId=message.parent_id,
+            siblingIndex=place.index,
+            siblingCount=place.count,
         )
+
+    @classmethod
+    def page(cls, messages: list[tuple[ChatMessage, Siblings]]) -> list[Self]:
+        """Messages, each with its place among its siblings."""
+        return [cls.of(message, place) for message, place in messages]
 
 
 class SessionOut(Out):

@@ -183,14 +183,14 @@ class SeedUserSession(Out):
     messages: list[SeedMessage]
 
     @classmethod
-    def of(cls, session: ChatSession, user_id: str) -> SeedUserSession:
-        """A conversation of the user named ``user_id``."""
+    def of(cls, session: ChatSession, messages: list[ChatMessage], user_id: str) -> SeedUserSession:
+        """A conversation of the user named ``user_id``, with its active path's messages."""
         return cls(
             session_id=str(session.id),
             user_id=user_id,
             title=session.title,
             created_at=session.created_at,
-            messages=[SeedMessage.of(message) for message in session.messages],
+            messages=[SeedMessage.of(message) for message in messages],
         )
 
 
@@ -198,9 +198,11 @@ class SeedUserSessions(RootModel[list[SeedUserSession]]):
     """Seed 000's list of a user's conversations, newest first."""
 
     @classmethod
-    def of(cls, sessions: list[ChatSession], user_id: str) -> list[dict[str, Any]]:
-        """The conversations as JSON-ready data."""
-        items = [SeedUserSession.of(session, user_id) for session in sessions]
+    def of(
+        cls, sessions: list[tuple[ChatSession, list[ChatMessage]]], user_id: str
+    ) -> list[dict[str, Any]]:
+        """The conversations (each with its active path) as JSON-ready data."""
+        items = [SeedUserSession.of(session, path, user_id) for session, path in sessions]
         return cls(items).model_dump(mode="json")
 
 

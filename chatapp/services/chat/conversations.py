@@ -17,7 +17,7 @@ from chatapp.extensions import db
 from chatapp.ids import parse_id
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.services import files
-from chatapp.services.chat import leases
+from chatapp.services.chat import leases, paths
 from chatapp.services.knowledge import retrieval
 
 
@@ -39,6 +39,15 @@ def session_reset() -> ApiError:
         "SESSION_RESET",
         "This conversation has been saved and reset. Please start a new chat to continue.",
         error="Session was reset",
+    )
+
+
+def session_busy() -> ApiError:
+    """The error for a turn or change asked for while a reply is being written."""
+    return ApiError(
+        409,
+        "SESSION_BUSY",
+        "A reply is still being written in this conversation; wait for it or stop it.",
     )
 
 
@@ -93,16 +102,19 @@ def session_ids(user: User) -> list[uuid.UUID]:
     )
 
 
-def sessions_with_messages(user: User) -> list[ChatSession]:
-    """Return all the user's conversations, newest first, with their messages loaded."""
-    return list(
-        db.session.scalars(
-            select(ChatSession)
-            .where(ChatSession.user_id == user.id)
-            .options(selectinload(ChatSession.messages))
-            .order_by(ChatSession.created_at.desc(), ChatSession.id)
-        )
+def sessions_with_messages(user: User) -> list[tuple[ChatSession, list[ChatMessage]]]:
+    """Return all the user's conversations, newest first, each with its active path's
+    messages (all messages loaded in one query, the paths found among them)."""
+    sessions = db.session.scalars(
+        select(ChatSession)
+        .where(ChatSession.user_id == user.id)
+        .options(selectinload(ChatSession.messages))
+        .order_by(ChatSession.created_at.desc(), ChatSession.id)
     )
+    return [
+        (session, paths.active_path(session.messages, session.active_message_id))
+        for session in sessions
+    ]
 
 
 def archived_among(
@@ -185,8 +197,9 @@ def delete_session(user: User, session_id: str) -> uuid.UUID:
 def message_page(
     session: ChatSession, before: int | None, limit: int
 ) -> tuple[list[ChatMessage], bool]:
-    """Return up to ``limit`` messages older than message ``before``, oldest first."""
-    where = [ChatMessage.session_id == session.id]
+    """Return up to ``limit`` messages of the active path older than its message
+    ``before``, oldest first."""
+    where = [ChatMessage.id.in_(paths.path_ids(session.id))]
     if before is not None:
         anchor = db.session.get(ChatMessage, before)
         if anchor is None or anchor.session_id != session.id:
@@ -200,25 +213,36 @@ def message_page(
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
+def with_siblings(
+    session: ChatSession, messages: list[ChatMessage]
+) -> list[tuple[ChatMessage, paths.Siblings]]:
+    """Each message with its place among its siblings (one query for them all)."""
+    places = paths.siblings(session.id, messages)
+    return [(message, places[message.id]) for message in messages]
+
+
 def stored_messages(session: ChatSession) -> list[ChatMessage]:
-    """Return every message of a conversation in order."""
+    """Return the messages of a conversation's active path in order."""
     return list(
         db.session.scalars(
             select(ChatMessage)
-            .where(ChatMessage.session_id == session.id)
+            .where(ChatMessage.id.in_(paths.path_ids(session.id)))
             .order_by(ChatMessage.position)
         )
     )
 
 
-def history_rows(session_id: uuid.UUID) -> list[Row[tuple[str, str, str]]]:
-    """A conversation's ``(role, content, status)`` rows in order: what a turn's history is
+def history_rows(
+    session_id: uuid.UUID, through: int | None = None
+) -> list[Row[tuple[int, str, str, str]]]:
+    """The ``(id, role, content, status)`` rows of the conversation's active path in order
+    (of the path ending at message ``through`` when given): what a turn's history is
     derived from, read as plain rows on the session's connection (no ORM loading for
     hundreds of messages)."""
     return list(
         db.session.connection().execute(
-            select(ChatMessage.role, ChatMessage.content, ChatMessage.status)
-            .where(ChatMessage.session_id == session_id)
+            select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
+            .where(ChatMessage.id.in_(paths.path_ids(session_id, through)))
             .order_by(ChatMessage.position)
         )
     )

@@ -64,12 +64,36 @@ class PreparedTurn:
     web_search: bool = False
     grounding: grounding.TurnGrounding | None = None
     stored: StoredReply | None = None
+    # Where the reply goes (None: right after the user message); a regenerated reply
+    # answers a message stored earlier, which a failure leaves as it was.
+    reply_position: int | None = None
+    regenerated: bool = False
 
     def ground(self) -> None:
         """Retrieve for this turn's message (the model gets the passages for it only)."""
         self.grounding = grounding.prepare(
             self.user_id, self.message, self.collection_ids, self.web_search
         )
+
+    @property
+    def next_position(self) -> int:
+        """The position of the turn's reply."""
+        return self.position + 1 if self.reply_position is None else self.reply_position
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a turn goes in the conversation's tree (default: a new message at the end of
+    the active path).
+
+    ``parent_id`` (with ``edit``): a new user message below that message (None: a new
+    first message), made the active path's message. ``answered``: no new user message,
+    a new reply to this stored one (a regeneration); the active path runs through it.
+    """
+
+    edit: bool = False
+    parent_id: int | None = None
+    answered: ChatMessage | None = None
 
 
 def resolve_personality(user: User, personality_id: str | None) -> str | None:
@@ -89,8 +113,6 @@ def prepare_turn(
 ) -> PreparedTurn:
     """Lock the conversation (creating it if needed) and commit the user's message.
 
-    The lock and the message are one transaction: the conditional update holds the
-    conversation's row until the commit, so positions are read and written under it.
     ``collection_ids``/``web_search``, when given, become the conversation's grounding;
     they are checked before anything is stored.
     """
@@ -104,13 +126,39 @@ def prepare_turn(
     if system is not None:
         session.system_prompt = system
     conversations.apply_grounding(session, ids, web_search)
-    turn_id = _lock(session)
+    return begin_turn(session, user.id, text)
+
+
+def begin_turn(
+    session: ChatSession, user_id: int, text: str, place: Placement = Placement()
+) -> PreparedTurn:
+    """Lock an open conversation and commit the turn's user message where ``place`` says.
+
+    The lock and the message are one transaction: the conditional update holds the
+    conversation's row until the commit, so positions and the path are read and written
+    under it.
+    """
+    answered = place.answered
+    turn_id = _lock(session, active_message_id=answered.id) if answered else _lock(session)
     budget = current_app.config["CHAT_CONTEXT_TOKENS"] - estimate_tokens(text)
-    history = model_history(conversations.history_rows(session.id), budget)
-    message = _add(session.id, session.message_count - 1, "user", text)
+    if answered is not None or place.edit:
+        through = answered.parent_id if answered is not None else place.parent_id
+        rows = conversations.history_rows(session.id, through) if through is not None else []
+    else:
+        rows = conversations.history_rows(session.id)
+    history = model_history(rows, budget)
+    if answered is not None:
+        message, reply_position = answered, session.message_count - 1
+    else:
+        parent_id = place.parent_id if place.edit else (rows[-1].id if rows else None)
+        message = _add(session.id, session.message_count - 1, "user", text, parent_id=parent_id)
+        reply_position = None
+        if place.edit:
+            session.active_message_id = message.id
     # Read before the commit: afterwards every attribute would be reloaded in a new
     # transaction, holding a pooled connection for as long as the reply streams.
-    prepared = _prepared(session, turn_id, message, history, user.id)
+    prepared = _prepared(session, turn_id, message, history, user_id)
+    prepared.reply_position, prepared.regenerated = reply_position, answered is not None
     db.session.commit()
     return prepared
 
@@ -133,14 +181,14 @@ def _prepared(
     )
 
 
-def _lock(session: ChatSession) -> str:
+def _lock(session: ChatSession, **values: object) -> str:
     """Take the conversation's turn lock and its next position (caller commits), or answer
     409 SESSION_BUSY (410 SESSION_RESET if it was archived meanwhile, 404 if it was
     deleted). ``session`` then holds the row as locked (its ``message_count`` counts the
-    user message about to be added)."""
+    message about to be added); ``values`` are set with the lock."""
     key = session.id
     turn_id = leases.acquire(
-        session, message_count=ChatSession.message_count + 1, updated_at=utcnow()
+        session, message_count=ChatSession.message_count + 1, updated_at=utcnow(), **values
     )
     if turn_id is None:
         db.session.rollback()
@@ -148,11 +196,7 @@ def _lock(session: ChatSession) -> str:
         if current is None:
             raise NotFound("Session")
         conversations.require_open(current)
-        raise ApiError(
-            409,
-            "SESSION_BUSY",
-            "A reply is still being written in this conversation; wait for it or stop it.",
-        )
+        raise conversations.session_busy()
     return turn_id
 
 
@@ -182,17 +226,19 @@ def complete_turn(
     that no longer holds the lock stores nothing: 409 ``TURN_ABANDONED`` (its lease lapsed
     and the conversation was taken over), or 404 if the conversation was deleted.
     """
+    position = turn.next_position
     locked = leases.release(
-        turn.session_id, turn.turn_id, message_count=turn.position + 2, updated_at=utcnow()
+        turn.session_id, turn.turn_id, message_count=position + 1, updated_at=utcnow()
     )
     if locked is None:
         raise _lost(turn)
     text, sources, meta = grounding.finish(turn.grounding, text, usage.web)
     reply = _add(
         turn.session_id,
-        turn.position + 1,
+        position,
         "model",
         text,
+        parent_id=turn.user_message_id,
         sources=sources,
         grounding=meta,
         status=status,
@@ -214,9 +260,10 @@ def complete_turn(
 def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
     """Mark the user's message failed with the error's code and release the lock.
 
-    A turn that lost its lock leaves the message as the takeover marked it.
+    A turn that lost its lock leaves the message as the takeover marked it; a failed
+    regeneration leaves the message it answered (and its earlier replies) as they were.
     """
-    if leases.release(turn.session_id, turn.turn_id) is not None:
+    if leases.release(turn.session_id, turn.turn_id) is not None and not turn.regenerated:
         message = db.session.get(ChatMessage, turn.user_message_id, populate_existing=True)
         if message is not None:
             message.status = FAILED
@@ -288,13 +335,17 @@ def send_message(
     web_search: bool | None = None,
 ) -> StoredReply:
     """Run one turn without streaming; return the stored reply."""
-    turn = prepare_turn(user, text, session_id, personality_id, collection_ids, web_search)
+    return answer(prepare_turn(user, text, session_id, personality_id, collection_ids, web_search))
+
+
+def answer(turn: PreparedTurn) -> StoredReply:
+    """Ask the model for a prepared turn's whole reply and store it; return it."""
     model = get_model()
     try:
         with stops.watcher().watching(turn.session_id, turn.turn_id, None):
             turn.ground()
             reply_text, usage = model.send(
-                str(turn.session_id), turn.history, text, turn.system, model_input(turn)
+                str(turn.session_id), turn.history, turn.message, turn.system, model_input(turn)
             )
     except ModelError as exc:
         fail_turn(turn, exc)

@@ -1,0 +1,138 @@
+"""Paths through a conversation's tree of messages.
+
+Every message has a parent (``parent_id``; NULL for a first message): regenerating a reply
+or editing a message adds a sibling, so a conversation is a tree. One path through it is
+active: the conversation's ``active_message_id`` and its ancestors, then below it the
+newest child at each step (NULL: from the first message). A new message goes below the
+path's last message, so it is the newest child there and the path grows without the
+conversation row being written. Positions follow creation order, so a path in position
+order is a path in conversation order.
+
+A path is read with one recursive query (``WITH RECURSIVE``, on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import CTE, ColumnElement, CompoundSelect, Select, exists, func, or_, select, union
+
+from chatapp.extensions import db
+from chatapp.models import ChatMessage, ChatSession
+
+MESSAGES = ChatMessage.__table__
+
+
+def _start(session_id: uuid.UUID) -> ColumnElement[int]:
+    """SQL for the message the conversation's active path runs through."""
+    first = (
+        select(MESSAGES.c.id)
+        .where(MESSAGES.c.session_id == session_id)
+        .order_by(MESSAGES.c.position)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(func.coalesce(ChatSession.active_message_id, first))
+        .where(ChatSession.id == session_id)
+        .scalar_subquery()
+    )
+
+
+def _ancestors(message_id: ColumnElement[int] | int) -> CTE:
+    """A recursive query of a message and its ancestors (``id``)."""
+    up = select(MESSAGES.c.id, MESSAGES.c.parent_id).where(MESSAGES.c.id == message_id)
+    cte = up.cte("up", recursive=True)
+    parent = MESSAGES.alias("parent")
+    return cte.union_all(
+        select(parent.c.id, parent.c.parent_id).join(cte, parent.c.id == cte.c.parent_id)
+    )
+
+
+def _newest_descendants(message_id: ColumnElement[int]) -> CTE:
+    """A recursive query of a message and, below it, the newest child at each step."""
+    cte = select(MESSAGES.c.id).where(MESSAGES.c.id == message_id).cte("down", recursive=True)
+    child, newer = MESSAGES.alias("child"), MESSAGES.alias("newer")
+    return cte.union_all(
+        select(child.c.id)
+        .join(cte, child.c.parent_id == cte.c.id)
+        .where(~exists().where(newer.c.parent_id == child.c.parent_id, newer.c.id > child.c.id))
+    )
+
+
+def path_ids(
+    session_id: uuid.UUID, through: int | None = None
+) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
+    """The ids of the conversation's active path, or of the path ending at message
+    ``through`` when given."""
+    if through is not None:
+        return select(_ancestors(through).c.id)
+    start = _start(session_id)
+    return union(select(_ancestors(start).c.id), select(_newest_descendants(start).c.id))
+
+
+def active_path(
+    messages: Iterable[ChatMessage], active_message_id: int | None
+) -> list[ChatMessage]:
+    """The active path among a conversation's loaded messages (as :func:`path_ids` reads
+    it in SQL), in order."""
+    ordered = sorted(messages, key=lambda message: message.position)
+    if not ordered:
+        return []
+    by_id = {message.id: message for message in ordered}
+    newest_child: dict[int | None, ChatMessage] = {}
+    for message in ordered:
+        newest_child[message.parent_id] = message
+    start = by_id.get(active_message_id) if active_message_id is not None else ordered[0]
+    path: list[ChatMessage] = []
+    node = start
+    while node is not None:
+        path.append(node)
+        node = by_id.get(node.parent_id) if node.parent_id is not None else None
+    path.reverse()
+    node = newest_child.get(path[-1].id) if path else None
+    while node is not None:
+        path.append(node)
+        node = newest_child.get(node.id)
+    return path
+
+
+@dataclass(frozen=True)
+class Siblings:
+    """Where a message stands among its parent's children (0-based, creation order)."""
+
+    index: int = 0
+    count: int = 1
+
+
+def siblings(session_id: uuid.UUID, messages: Sequence[ChatMessage]) -> dict[int, Siblings]:
+    """Each message's place among its siblings, read in one query for all of them."""
+    if not messages:
+        return {}
+    parents = {message.parent_id for message in messages}
+    where = [MESSAGES.c.parent_id.in_({key for key in parents if key is not None})]
+    if None in parents:
+        where.append(MESSAGES.c.parent_id.is_(None))
+    rows = db.session.execute(
+        select(MESSAGES.c.parent_id, MESSAGES.c.id)
+        .where(MESSAGES.c.session_id == session_id, or_(*where))
+        .order_by(MESSAGES.c.id)
+    )
+    return sibling_places(rows, messages)
+
+
+def sibling_places(
+    rows: Iterable[tuple[int | None, int]], messages: Sequence[ChatMessage]
+) -> dict[int, Siblings]:
+    """Each message's place among siblings, from ``(parent_id, id)`` rows in id order."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for parent_id, message_id in rows:
+        children[parent_id].append(message_id)
+    places = {}
+    for message in messages:
+        family = children.get(message.parent_id) or [message.id]
+        places[message.id] = Siblings(family.index(message.id), len(family))
+    return places
