@@ -175,6 +175,9 @@ class MessageItem(GroundingFields):
     parentId: int | None = Field(description="The message before this one (null: a first one)")
     siblingIndex: int = Field(description="Which version this is: 0-based, oldest first")
     siblingCount: int = Field(description="How many versions there are (edits, regenerations)")
+    siblingIds: list[int] = Field(
+        description="The ids of the versions, oldest first (what /switch takes to show one)"
+    )
 
     @classmethod
     def of(cls, message: ChatMessage, place: Siblings) -> Self:
@@ -190,6 +193,7 @@ class MessageItem(GroundingFields):
             parentId=message.parent_id,
             siblingIndex=place.index,
             siblingCount=place.count,
+            siblingIds=list(place.ids) or [message.id],
         )
 
     @classmethod
