@@ -37,6 +37,9 @@ class Config:
 
     CHAT_MAX_MESSAGE_CHARS = 32000  # longest user message
     CHAT_CONTEXT_TOKENS = 100_000  # history budget sent to the model (newest turns kept)
+    # Older turns that fall out of CHAT_CONTEXT_TOKENS are replaced by a summary the model
+    # writes (stored, updated as more falls out); off: they are only dropped.
+    CHAT_SUMMARIES = True
     # A turn's lock lapses this many seconds after its process last renewed it (every third
     # of it while the turn runs): a killed worker's conversation is free again within it.
     CHAT_TURN_LEASE = 10.0

@@ -201,6 +201,29 @@ class ChatMessage(db.Model):
     session: Mapped[ChatSession] = relationship(back_populates="messages")
 
 
+class ChatSummary(db.Model):
+    """The model's summary of a conversation's path up to and including one message.
+
+    Keyed by the last message it covers, so every branch whose path runs through that
+    message shares it; a later summary of a longer prefix is made from it (never anew).
+    """
+
+    __tablename__ = "chat_summaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("chat_sessions.id", ondelete="CASCADE"), index=True
+    )
+    through_message_id: Mapped[int] = mapped_column(
+        ForeignKey("chat_history.id", ondelete="CASCADE"), unique=True
+    )
+    content: Mapped[str] = mapped_column(Text)
+    # How many answered exchanges (user message and reply) of the path it stands for.
+    pair_count: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Personality(db.Model):
     """A named system prompt: built in (``user_id`` NULL, read-only) or a user's own."""
 

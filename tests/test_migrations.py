@@ -14,14 +14,16 @@ from sqlalchemy import (
     Uuid,
     column,
     delete,
+    func,
     insert,
     inspect,
+    select,
     table,
 )
 
 from chatapp import create_app
 from chatapp.extensions import db
-from chatapp.models import User
+from chatapp.models import ChatMessage, ChatSummary, User
 from chatapp.services.chat import search
 from chatapp.services.knowledge import fulltext, vector_schema
 from tests.support.app import make_config
@@ -89,54 +91,61 @@ OLD_MESSAGES = table(
 )
 
 
+def fill_old(contents: list[str]) -> uuid.UUID:
+    """Store user "old" (id 1) and one conversation of ``contents`` (alternating user and
+    model messages) in the tables as they were; return the conversation's id."""
+    now, key = datetime.now(UTC), uuid.uuid4()
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert(OLD_USERS),
+            [
+                {
+                    "id": 1,
+                    "username": "old",
+                    "email": "old@example.com",
+                    "password_hash": "x",
+                    "is_admin": False,
+                    "created_at": now,
+                }
+            ],
+        )
+        connection.execute(
+            insert(OLD_SESSIONS),
+            [
+                {
+                    "id": key,
+                    "user_id": 1,
+                    "title": "Old",
+                    "title_set_by_user": False,
+                    "created_at": now,
+                    "updated_at": now,
+                    "message_count": len(contents),
+                }
+            ],
+        )
+        connection.execute(
+            insert(OLD_MESSAGES),
+            [
+                {
+                    "session_id": key,
+                    "position": i,
+                    "role": ("user", "model")[i % 2],
+                    "content": content,
+                    "created_at": now,
+                    "status": "complete",
+                }
+                for i, content in enumerate(contents)
+            ],
+        )
+    return key
+
+
 def test_existing_messages_become_searchable(empty_database: str) -> None:
     """Messages stored before the search migration are found after it (backfill)."""
     app = create_app(make_config(empty_database))
     with app.app_context():
         flask_migrate.upgrade(revision="e5a1c0000022")
-        now, key = datetime.now(UTC), uuid.uuid4()
-        with db.engine.begin() as connection:
-            connection.execute(
-                insert(OLD_USERS),
-                [
-                    {
-                        "id": 1,
-                        "username": "old",
-                        "email": "old@example.com",
-                        "password_hash": "x",
-                        "is_admin": False,
-                        "created_at": now,
-                    }
-                ],
-            )
-            connection.execute(
-                insert(OLD_SESSIONS),
-                [
-                    {
-                        "id": key,
-                        "user_id": 1,
-                        "title": "Old",
-                        "title_set_by_user": False,
-                        "created_at": now,
-                        "updated_at": now,
-                        "message_count": 2,
-                    }
-                ],
-            )
-            connection.execute(
-                insert(OLD_MESSAGES),
-                [
-                    {
-                        "session_id": key,
-                        "position": i,
-                        "role": "user",
-                        "content": content,
-                        "created_at": now,
-                        "status": "complete",
-                    }
-                    for i, content in enumerate(["archaeopteryx feathers", "unrelated words"])
-                ],
-            )
+        fill_old(["archaeopteryx feathers", "unrelated words"])
         flask_migrate.upgrade()
         user = db.session.get(User, 1)
         hits, total = search.search(user, "archaeopteryx", 10, 0)
@@ -148,4 +157,31 @@ def test_existing_messages_become_searchable(empty_database: str) -> None:
         db.engine.dispose()
     assert total == 1
     assert [hit.snippet for hit in hits] == ["<mark>archaeopteryx</mark> feathers"]
+    assert left == 0
+
+
+def test_summaries_of_conversations_stored_before_them(empty_database: str) -> None:
+    """After e5a1c0000031 a conversation stored before it can be summarised (keyed by one
+    of its messages); deleting the conversation deletes its summaries."""
+    app = create_app(make_config(empty_database))
+    with app.app_context():
+        flask_migrate.upgrade(revision="e5a1c0000028")
+        key = fill_old(["question", "answer", "next question", "next answer"])
+        flask_migrate.upgrade()
+        through = db.session.scalar(
+            select(ChatMessage.id).where(ChatMessage.session_id == key, ChatMessage.position == 1)
+        )
+        db.session.add(
+            ChatSummary(session_id=key, through_message_id=through, content="S", pair_count=1)
+        )
+        db.session.commit()
+        stored = [
+            (s.session_id, s.through_message_id) for s in db.session.scalars(select(ChatSummary))
+        ]
+        db.session.execute(delete(OLD_SESSIONS))
+        db.session.commit()
+        left = db.session.scalar(select(func.count()).select_from(ChatSummary))
+        db.session.remove()
+        db.engine.dispose()
+    assert stored == [(key, through)]
     assert left == 0

@@ -10,7 +10,15 @@ from flask_openapi3 import APIBlueprint, Tag
 from chatapp import schemas, sse
 from chatapp.models import ChatSession
 from chatapp.ratelimits import chat_limit, session_limit
-from chatapp.services.chat import branches, conversations, search, stops, streaming, turns
+from chatapp.services.chat import (
+    branches,
+    conversations,
+    search,
+    stops,
+    streaming,
+    summaries,
+    turns,
+)
 
 AUTH = [{"bearerAuth": []}, {"cookieAuth": []}]
 bp = APIBlueprint("chat", __name__, url_prefix="/v1/chat", abp_security=AUTH)
@@ -159,7 +167,10 @@ def session_detail(session: ChatSession, before: int | None, limit: int) -> dict
     """A conversation with one page of its active path's messages."""
     messages, has_more = conversations.message_page(session, before, limit)
     items = schemas.MessageItem.page(conversations.with_siblings(session, messages))
-    return schemas.SessionDetail.of(session, messages=items, has_more=has_more).body()
+    summary = schemas.SummaryOut.of(summaries.in_force(session.id))
+    return schemas.SessionDetail.of(
+        session, messages=items, has_more=has_more, summary=summary
+    ).body()
 
 
 @bp.delete(

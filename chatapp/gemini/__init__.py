@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from chatapp.gemini.base import (
+    SUMMARY_PROMPT,
     TITLE_PROMPT,
     Grounding,
     Model,
@@ -31,6 +32,7 @@ from chatapp.gemini.offline import OFFLINE_NOTICE, OfflineModel
 
 __all__ = [
     "OFFLINE_NOTICE",
+    "SUMMARY_PROMPT",
     "TITLE_PROMPT",
     "GeminiModel",
     "Grounding",

@@ -13,6 +13,7 @@ from google.genai import types
 
 from chatapp.gemini import wire
 from chatapp.gemini.base import (
+    SUMMARY_PROMPT,
     TITLE_PROMPT,
     Grounding,
     Model,
@@ -25,6 +26,8 @@ from chatapp.gemini.base import (
     fallback_title,
     grounded_system,
     normalise,
+    summary_request,
+    summary_words,
 )
 from chatapp.gemini.failures import reply_text as _text
 from chatapp.gemini.failures import translate
@@ -199,6 +202,14 @@ class GeminiModel:
             log.info("Title generation failed (%s); using the first words", exc.code)
             return fallback_title(message)
         return clean_title(text, message)
+
+    def summarise(self, previous: str | None, turns: list[Turn], max_tokens: int) -> str:
+        """Ask the model to fold ``turns`` into the summary so far (one request)."""
+        system = SUMMARY_PROMPT.format(words=summary_words(max_tokens))
+        text, _ = self._generate((("user", summary_request(previous, turns)),), system, False)
+        if not text.strip():
+            raise ModelError(502, "MODEL_EMPTY_SUMMARY", "The model wrote an empty summary.")
+        return text.strip()
 
 
 def build_model(config: dict[str, Any]) -> Model:

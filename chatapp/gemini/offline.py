@@ -6,7 +6,15 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from chatapp.gemini.base import Grounding, ModelError, ReplyStream, Turn, Usage, fallback_title
+from chatapp.gemini.base import (
+    CHARS_PER_TOKEN,
+    Grounding,
+    ModelError,
+    ReplyStream,
+    Turn,
+    Usage,
+    fallback_title,
+)
 
 OFFLINE_NOTICE = (
     "**Offline model.** chatapp has no Gemini API key, so this reply comes from its built-in "
@@ -85,6 +93,16 @@ class OfflineModel:
     def title(self, message: str) -> str:
         """Title from the message's first words (the offline model writes none)."""
         return fallback_title(message)
+
+    def summarise(self, previous: str | None, turns: list[Turn], max_tokens: int) -> str:
+        """A deterministic summary: the first words of each message, after the summary so
+        far, its oldest part cut when it grows past ``max_tokens``."""
+        gist = "; ".join(fallback_title(turn.text, words=8, limit=80) for turn in turns)
+        text = f"Summary of {len(turns)} earlier messages: {gist}."
+        if previous:
+            text = f"{previous}\n{text}"
+        limit = max(1, max_tokens) * CHARS_PER_TOKEN
+        return text if len(text) <= limit else "…" + text[len(text) - limit + 1 :]
 
     def _words(self, text: str) -> Iterator[str]:
         """Yield ``text`` a word at a time, pausing like a model would."""

@@ -24,6 +24,7 @@ from chatapp.services.chat.leases import lapsed
 
 if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession
+    from chatapp.services.chat.context import Summary
     from chatapp.services.chat.paths import Siblings
     from chatapp.services.chat.search import Hit
     from chatapp.services.chat.turns import StoredReply
@@ -249,11 +250,36 @@ class SessionList(Out):
         return cls(sessions=sessions, total=total)
 
 
+class SummaryOut(Out):
+    """The summary sent ahead of the kept turns: it stands for every message of the active
+    path up to and including ``throughMessageId``."""
+
+    content: str
+    throughMessageId: int
+    createdAt: Timestamp
+
+    @classmethod
+    def of(cls, summary: Summary | None) -> SummaryOut | None:
+        """A stored summary, or None."""
+        if summary is None or summary.created_at is None:
+            return None
+        return cls(
+            content=summary.content,
+            throughMessageId=summary.through,
+            createdAt=summary.created_at,
+        )
+
+
 class SessionDetail(SessionOut):
     """A conversation with one page of its messages (oldest first)."""
 
     messages: list[MessageItem]
     has_more: bool = Field(description="Older messages exist: pass before=<first id>")
+    summary: SummaryOut | None = Field(
+        None,
+        description="The summary of older turns the next turn on the active path sends "
+        "(null while the path fits CHAT_CONTEXT_TOKENS, or with CHAT_SUMMARIES off)",
+    )
 
 
 class SessionPath(BaseModel):

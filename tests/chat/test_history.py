@@ -6,7 +6,14 @@ import pytest
 
 from chatapp.gemini import OfflineModel, Turn, clean_title, fallback_title
 from chatapp.models import ChatMessage
-from chatapp.services.chat.context import estimate_tokens, model_history
+from chatapp.services.chat.context import (
+    Summary,
+    estimate_tokens,
+    model_history,
+    pairs_of,
+    plan,
+    with_summary,
+)
 
 BIG = 10**9
 
@@ -93,6 +100,90 @@ def test_empty_conversation() -> None:
 def test_token_estimate_grows_with_length(text: str) -> None:
     """About four characters a token, never zero."""
     assert estimate_tokens(text) == len(text) // 4 + 1
+
+
+# --- planning a summary (the database and model parts are in test_summaries.py) -------------
+
+
+def numbered(count: int) -> list[ChatMessage]:
+    """``count`` exchanges of 20 tokens each (10 a message), message ids 1, 2, 3, …"""
+    messages = conversation(
+        *[(f"q{n}".ljust(36, "q"), f"a{n}".ljust(36, "a")) for n in range(count)]
+    )
+    for number, each in enumerate(messages, start=1):
+        each.id = number
+    return messages
+
+
+def texts(turns: list[Turn]) -> list[str]:
+    """The first word of each turn (``q3``, ``a3``)."""
+    return [turn.text[:2] for turn in turns]
+
+
+def test_a_summary_is_planned_for_enough_older_exchanges_to_leave_slack() -> None:
+    """Without a stored summary, the oldest exchanges are folded until the rest fit half the
+    budget; meanwhile the newest that fit are what would be sent."""
+    pairs = pairs_of(numbered(6))
+
+    planned = plan(pairs, 80, None)
+
+    assert planned.pending and planned.previous is None
+    assert [pair.user.text[:2] for pair in planned.fold] == ["q0", "q1", "q2", "q3"]
+    assert texts([turn for pair in planned.kept for turn in (pair.user, pair.reply)]) == [
+        "q4",
+        "a4",
+        "q5",
+        "a5",
+    ]
+    assert (planned.through, planned.pair_count) == (8, 4)  # reply 3 is message 8
+    assert texts(planned.history) == ["q2", "a2", "q3", "a3", "q4", "a4", "q5", "a5"]
+
+
+def test_a_stored_summary_is_reused_while_the_rest_fits_beside_it() -> None:
+    """A stored summary and every exchange after it within the budget: sent as they are."""
+    pairs = pairs_of(numbered(6))
+    stored = Summary("short", through=4, pairs=2)
+
+    planned = plan(pairs, 80 + stored.tokens, stored)
+
+    assert not planned.pending and planned.summary == stored
+    assert texts(planned.history) == ["q2", "a2", "q3", "a3", "q4", "a4", "q5", "a5"]
+
+
+def test_a_new_summary_folds_only_what_fell_out_after_the_stored_one() -> None:
+    """Past the stored summary's slack, the next summary is the stored one plus the
+    exchanges after it that no longer fit, never the whole path again."""
+    pairs = pairs_of(numbered(6))
+    stored = Summary("short", through=4, pairs=2)
+
+    planned = plan(pairs, 60, stored)
+
+    assert planned.previous == stored
+    assert [pair.user.text[:2] for pair in planned.fold] == ["q2", "q3", "q4"]
+    assert (planned.through, planned.pair_count) == (10, 5)
+
+
+def test_a_summary_larger_than_the_budget_is_not_sent() -> None:
+    """The summary's tokens count against the budget; one that alone exceeds it is left out."""
+    pairs = pairs_of(numbered(3))
+    huge = Summary("word " * 400, through=2, pairs=1)
+
+    assert with_summary(huge, pairs[1:], 100) == (model_history(numbered(3)[2:], 100), None)
+    turns, sent = with_summary(Summary("short", 2, 1), pairs[1:], 40)
+    assert sent is not None and texts(turns) == ["q2", "a2"]
+
+
+def test_the_offline_summary_is_deterministic_and_incremental() -> None:
+    """The offline model summarises from the messages' first words, after the summary so far."""
+    model = OfflineModel(delay=0)
+    first = model.summarise(
+        None, [Turn("user", "How do I bake bread"), Turn("model", "Knead")], 100
+    )
+    second = model.summarise(first, [Turn("user", "And rye?"), Turn("model", "Sour")], 100)
+
+    assert first == "Summary of 2 earlier messages: How do I bake bread; Knead."
+    assert second == f"{first}\nSummary of 2 earlier messages: And rye; Sour."
+    assert len(model.summarise(second, [Turn("user", "x" * 900)], 20)) == 80
 
 
 # --- gemini helpers --------------------------------------------------------------------------

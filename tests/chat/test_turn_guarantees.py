@@ -22,7 +22,7 @@ from chatapp.services.chat.context import estimate_tokens
 from tests.support.app import build_app, close_app, wire_config
 from tests.support.clients import ApiUser, AuthActions
 from tests.support.gemini_wire import GeminiWireServer, Reply
-from tests.support.turns import contents, stored_turns, turns
+from tests.support.turns import contents, stored_turns, summary_requests, turns
 
 # Every test here talks to the wire server through the SDK.
 pytestmark = pytest.mark.wire_model
@@ -31,10 +31,12 @@ pytestmark = pytest.mark.wire_model
 # --- guarantees ------------------------------------------------------------------------------
 
 
+@pytest.mark.wire_model(CHAT_SUMMARIES=False)
 def test_context_budget_keeps_the_newest_pairs(
     app: Flask, wire: GeminiWireServer, alice: ApiUser
 ) -> None:
-    """A long conversation sends only the newest whole pairs that fit CHAT_CONTEXT_TOKENS."""
+    """Without summaries, a long conversation sends only the newest whole pairs that fit
+    CHAT_CONTEXT_TOKENS (the older ones are dropped; no summary is asked for)."""
     message, reply = "m" * 40, "r" * 40
     pair = estimate_tokens(message) + estimate_tokens(reply)
     app.config["CHAT_CONTEXT_TOKENS"] = estimate_tokens(message) + 2 * pair
@@ -48,6 +50,9 @@ def test_context_budget_keeps_the_newest_pairs(
     assert contents(turns(wire)[-1]) == [("user", message), ("model", reply)] * 2 + [
         ("user", message)
     ]
+    assert summary_requests(wire) == []
+    assert wire.system_instruction() is None
+    assert alice.session(session_id).json["summary"] is None
 
 
 def test_two_instances_alternate_turns_with_the_full_history(

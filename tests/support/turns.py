@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chatapp.gemini import TITLE_PROMPT
+from chatapp.gemini import SUMMARY_PROMPT, TITLE_PROMPT
 from tests.support.clients import ApiUser
 from tests.support.gemini_wire import GeminiWireServer, Recorded
 
@@ -13,12 +13,28 @@ def is_title(record: Recorded) -> bool:
     return (contents[0].get("parts") or [{}])[0].get("text", "").startswith(TITLE_PROMPT)
 
 
+def is_summary(record: Recorded) -> bool:
+    """Whether a request asks for a summary of a conversation's older turns."""
+    instruction = (record.body or {}).get("systemInstruction") or {}
+    text = (instruction.get("parts") or [{}])[0].get("text", "")
+    return text.startswith(SUMMARY_PROMPT.split("{", 1)[0])
+
+
 GENERATE = ("generateContent", "streamGenerateContent")
 
 
 def turns(server: GeminiWireServer) -> list[Recorded]:
     """The chat-turn requests the server received (streamed or not), oldest first."""
-    return [r for r in server.requests if r.method_name in GENERATE and not is_title(r)]
+    return [
+        r
+        for r in server.requests
+        if r.method_name in GENERATE and not is_title(r) and not is_summary(r)
+    ]
+
+
+def summary_requests(server: GeminiWireServer) -> list[Recorded]:
+    """The requests for a summary of older turns the server received, oldest first."""
+    return [r for r in server.requests if r.method_name in GENERATE and is_summary(r)]
 
 
 def contents(record: Recorded) -> list[tuple[str, str]]:

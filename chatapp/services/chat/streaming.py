@@ -70,10 +70,12 @@ def stream_reply(turn: PreparedTurn) -> Iterator[sse.Item]:
 
 
 def _start_stream(model: Any, turn: PreparedTurn) -> Any:
-    """Retrieve for the turn, then start the model's reply stream."""
-    turn.ground()
+    """Retrieve and summarise for the turn (its lease renewed meanwhile), then start the
+    model's reply stream."""
+    with stops.watcher().watching(turn.session_id, turn.turn_id, None):
+        turn.ready()
     return model.stream(
-        str(turn.session_id), turn.history, turn.message, turn.system, model_input(turn)
+        str(turn.session_id), turn.history, turn.message, turn.instruction(), model_input(turn)
     )
 
 

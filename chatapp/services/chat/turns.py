@@ -26,8 +26,15 @@ from chatapp.errors import DATABASE_DOWN, UNEXPECTED, ApiError, NotFound, api_er
 from chatapp.extensions import db
 from chatapp.gemini import ModelError, Turn, Usage, fallback_title, get_model
 from chatapp.models import COMPLETE, FAILED, INTERRUPTED, ChatMessage, ChatSession, User, utcnow
-from chatapp.services.chat import conversations, grounding, leases, personalities, stops
-from chatapp.services.chat.context import estimate_tokens, model_history
+from chatapp.services.chat import (
+    conversations,
+    grounding,
+    leases,
+    personalities,
+    stops,
+    summaries,
+)
+from chatapp.services.chat.context import Plan, estimate_tokens
 
 log = logging.getLogger(__name__)
 # The database is unreachable (or its connection pool exhausted): nothing could be stored.
@@ -57,23 +64,43 @@ class PreparedTurn:
     user_message_id: int
     position: int
     message: str
-    history: list[Turn]
+    context: Plan
     system: str | None
     user_id: int = 0
     collection_ids: list[str] | None = None
     web_search: bool = False
     grounding: grounding.TurnGrounding | None = None
     stored: StoredReply | None = None
+    budget: int = 0  # tokens of history (and summary) the turn may send
     # Where the reply goes (None: right after the user message); a regenerated reply
     # answers a message stored earlier, which a failure leaves as it was.
     reply_position: int | None = None
     regenerated: bool = False
+
+    @property
+    def history(self) -> list[Turn]:
+        """The turns sent before this turn's message."""
+        return self.context.history
+
+    def instruction(self) -> str | None:
+        """The system instruction sent: the conversation's own, then the summary (if any)."""
+        return summaries.instruction(self.system, self.context.summary)
 
     def ground(self) -> None:
         """Retrieve for this turn's message (the model gets the passages for it only)."""
         self.grounding = grounding.prepare(
             self.user_id, self.message, self.collection_ids, self.web_search
         )
+
+    def summarise(self) -> None:
+        """Write the summary of older turns this turn wants, if any (never fails the turn)."""
+        summaries.write(self.session_id, self.context, self.budget)
+
+    def ready(self) -> None:
+        """Everything before the model call, once the user's message is committed and
+        outside any transaction: retrieval, then the summary of older turns."""
+        self.ground()
+        self.summarise()
 
     @property
     def next_position(self) -> int:
@@ -146,7 +173,7 @@ def begin_turn(
         rows = conversations.history_rows(session.id, through) if through is not None else []
     else:
         rows = conversations.history_rows(session.id)
-    history = model_history(rows, budget)
+    plan = summaries.plan_turn(rows, budget)
     if answered is not None:
         message, reply_position = answered, session.message_count - 1
     else:
@@ -157,14 +184,15 @@ def begin_turn(
             session.active_message_id = message.id
     # Read before the commit: afterwards every attribute would be reloaded in a new
     # transaction, holding a pooled connection for as long as the reply streams.
-    prepared = _prepared(session, turn_id, message, history, user_id)
+    prepared = _prepared(session, turn_id, message, plan, user_id)
+    prepared.budget = budget
     prepared.reply_position, prepared.regenerated = reply_position, answered is not None
     db.session.commit()
     return prepared
 
 
 def _prepared(
-    session: ChatSession, turn_id: str, message: ChatMessage, history: list[Turn], user_id: int
+    session: ChatSession, turn_id: str, message: ChatMessage, plan: Plan, user_id: int
 ) -> PreparedTurn:
     """The prepared turn of a stored user message, with the conversation's grounding."""
     return PreparedTurn(
@@ -173,7 +201,7 @@ def _prepared(
         message.id,
         message.position,
         message.content,
-        history,
+        plan,
         session.system_prompt,
         user_id,
         list(session.collection_ids or []),
@@ -343,9 +371,13 @@ def answer(turn: PreparedTurn) -> StoredReply:
     model = get_model()
     try:
         with stops.watcher().watching(turn.session_id, turn.turn_id, None):
-            turn.ground()
+            turn.ready()
             reply_text, usage = model.send(
-                str(turn.session_id), turn.history, turn.message, turn.system, model_input(turn)
+                str(turn.session_id),
+                turn.history,
+                turn.message,
+                turn.instruction(),
+                model_input(turn),
             )
     except ModelError as exc:
         fail_turn(turn, exc)
