@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.support.gemini_wire import GeminiWireServer, Reply
 from tests.support.live_server import LiveServer
 from tests.support.pages import BROWSER_MARKS, Page, expect
@@ -134,3 +136,66 @@ def test_edit_cancels_with_escape_and_archived_shows_no_branch_buttons(
     expect(bodies(tab)).to_have_text(["First question", "First answer"])
     expect(tab.page.get_by_role("button", name="Regenerate this reply")).to_have_count(0)
     assert len(page_wire.requests) == 2  # the first reply and the title: nothing else sent
+
+
+def test_a_failed_regeneration_keeps_the_reply_and_retry_regenerates(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    page_wire.script(
+        Reply(text="First answer"),
+        Reply(text="Retry talk"),
+        Reply(status=503),
+        Reply(text="Better answer"),
+    )
+    tab.login()
+    tab.send("First question")
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+    expect(tab.composer()).to_be_enabled()
+
+    tab.messages().last.get_by_role("button", name="Regenerate this reply").click()
+    alert = tab.page.locator("#message-list").get_by_role("alert")
+    expect(alert).to_contain_text("MODEL_UNAVAILABLE")
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+    tab.shot("branches-regenerate-failed")
+    alert.get_by_role("button", name="Retry").click()
+    expect(alert).to_have_count(0)
+    expect(tab.streaming()).to_have_count(0)
+    expect(bodies(tab)).to_have_text(["First question", "Better answer"])
+    expect(position(tab.messages().last)).to_have_text("2/2")
+
+
+#: Every model answer in the summary test: a reply, the title, and the summary (its markup
+#: must show as text).
+SUMMARY_TEXT = "They counted <b>apples</b> & pears."
+
+
+@pytest.mark.app_config(CHAT_CONTEXT_TOKENS=60)
+def test_summary_marker_shows_where_the_summarised_messages_end(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    page_wire.default = Reply(text=SUMMARY_TEXT)
+    tab.login()
+    questions = [f"Question {n}: how many fruits are in basket {n}?" for n in range(1, 5)]
+    for number, question in enumerate(questions, start=1):
+        tab.send(question)
+        expect(tab.streaming()).to_have_count(0)
+        expect(bodies(tab)).to_have_count(2 * number)
+        expect(tab.composer()).to_be_enabled()
+    session_id = tab.page.url.rsplit("/", 1)[1]
+    session = tab.page.request.get(f"{live.url}/api/v1/chat/session/{session_id}").json()
+    summary = session["summary"]
+    assert summary is not None and summary["content"] == SUMMARY_TEXT
+    through = summary["throughMessageId"]
+    assert through in [message["id"] for message in session["messages"][:-2]]
+
+    marker = tab.page.locator("#message-list li.summary-marker")
+    expect(marker).to_have_count(1)
+    expect(tab.page.locator(f'li.message[data-id="{through}"] + li.summary-marker')).to_have_count(1)
+    tab.page.reload()
+    expect(tab.page.locator(f'li.message[data-id="{through}"] + li.summary-marker')).to_have_count(1)
+    text = marker.locator(".summary-text")
+    expect(text).to_be_hidden()
+    marker.get_by_text("Earlier messages summarised").click()
+    expect(text).to_have_text(SUMMARY_TEXT)  # as text: the markup is not HTML
+    expect(text.locator("b")).to_have_count(0)
+    tab.shot("branches-summary-marker")
