@@ -189,10 +189,11 @@ def test_summary_marker_shows_where_the_summarised_messages_end(
     assert through in [message["id"] for message in session["messages"][:-2]]
 
     marker = tab.page.locator("#message-list li.summary-marker")
+    after_through = tab.page.locator(f'li.message[data-id="{through}"] + li.summary-marker')
     expect(marker).to_have_count(1)
-    expect(tab.page.locator(f'li.message[data-id="{through}"] + li.summary-marker')).to_have_count(1)
+    expect(after_through).to_have_count(1)
     tab.page.reload()
-    expect(tab.page.locator(f'li.message[data-id="{through}"] + li.summary-marker')).to_have_count(1)
+    expect(after_through).to_have_count(1)
     text = marker.locator(".summary-text")
     expect(text).to_be_hidden()
     marker.get_by_text("Earlier messages summarised").click()
