@@ -64,10 +64,18 @@ class LiveServer:
             session = ChatSession(user_id=user.id, title=title, title_set_by_user=bool(title))
             db.session.add(session)
             db.session.flush()
+            parent_id = None  # each message follows the one before (a one-branch tree)
             for position, (role, text) in enumerate(messages):
-                db.session.add(
-                    ChatMessage(session_id=session.id, position=position, role=role, content=text)
+                message = ChatMessage(
+                    session_id=session.id,
+                    position=position,
+                    role=role,
+                    content=text,
+                    parent_id=parent_id,
                 )
+                db.session.add(message)
+                db.session.flush()
+                parent_id = message.id
             session.message_count = len(messages)
             db.session.commit()
             return str(session.id)
