@@ -216,3 +216,43 @@ def test_a_summary_follows_a_personality_in_the_instruction(
     assert system is not None
     coach, summary = system.split(f"\n\n{SUMMARY_HEADING}\n")
     assert coach and summary == chat.summary()["content"] == "Coached summary."
+
+
+def test_branches_share_the_summary_of_the_prefix_they_share(
+    app: Flask, wire: GeminiWireServer, chat: Chat
+) -> None:
+    """A summary is keyed by the last message it covers: a branch through that message
+    sends it, a branch that left the path before the newest summary's message sends the
+    one before (never merely the conversation's newest), and switching back restores it."""
+    six_exchanges(app, chat)
+    chat.say(7, summary="Through reply 4.")
+    chat.say(8)
+    chat.say(9, summary="Through reply 6.")
+    ids = chat.message_ids()
+    assert chat.summary()["throughMessageId"] == ids[11]  # reply 6
+
+    wire.script(Reply(text="reply to the new message 6"))
+    edited = chat.user.call(
+        "POST",
+        f"/api/v1/chat/session/{chat.session_id}/edit",
+        {"messageId": ids[10], "message": "a new message 6"},
+    )
+
+    assert edited.status_code == 200, edited.json
+    assert len(summary_requests(wire)) == 2  # none new: the branch shares reply 4's
+    assert wire.system_instruction(-1) == instruction("Through reply 4.")
+    assert contents(turns(wire)[-1]) == [*exchanges(5), ("user", "a new message 6")]
+    assert chat.summary() == {
+        "content": "Through reply 4.",
+        "throughMessageId": ids[7],
+        "createdAt": chat.summary()["createdAt"],
+    }
+
+    switched = chat.user.call(
+        "POST", f"/api/v1/chat/session/{chat.session_id}/switch", {"messageId": ids[-1]}
+    )
+    assert switched.status_code == 200, switched.json
+    assert switched.json["summary"]["content"] == "Through reply 6."
+    chat.say(10)
+    assert wire.system_instruction(-1) == instruction("Through reply 6.")
+    assert len(summary_requests(wire)) == 2
