@@ -22,16 +22,33 @@ export class Branches {
       item: (item, message) => this.decorate(item, message),
       page: (data) => this.showSummary(data),
     });
-    // Pages of older messages, refreshes and re-renders all change the list: keep the
-    // marker before the first message the summary does not cover.
-    new MutationObserver(() => this.placeMarker()).observe(this.list, { childList: true });
+    // Pages of older messages, refreshes, re-renders and streaming replies all change the
+    // list: keep the marker before the first message the summary does not cover, and the
+    // buttons off while a reply is shown being written.
+    const changed = () => {
+      this.placeMarker();
+      this.applyBusy();
+    };
+    new MutationObserver(changed).observe(this.list, { childList: true });
   }
 
-  /** Disable every branch button while a reply is being written (the server would say 409). */
+  /** This page's turn started (true) or ended (false). */
   setBusy(busy) {
     this.busy = busy;
+    this.applyBusy();
+  }
+
+  /** Whether a reply is being written: this page's turn, or another tab's (shown by the
+   * page while it waits for it). The server would refuse a branch meanwhile (409). */
+  writing() {
+    return this.busy || this.list.querySelector("li.streaming") !== null;
+  }
+
+  /** Disable every branch button while a reply is being written. */
+  applyBusy() {
+    const writing = this.writing();
     for (const button of this.list.querySelectorAll(".branch-actions button")) {
-      button.disabled = busy || button.dataset.end === "true";
+      button.disabled = writing || button.dataset.end === "true";
     }
   }
 
@@ -86,14 +103,14 @@ export class Branches {
     button.setAttribute("aria-label", label);
     button.title = label;
     button.dataset.end = String(end);
-    button.disabled = this.busy || end;
+    button.disabled = this.writing() || end;
     button.addEventListener("click", onClick);
     return button;
   }
 
   /** Stream a new version of the reply ``message``: it and what follows leave the view. */
   regenerate(message) {
-    if (this.busy) return;
+    if (this.writing()) return;
     const shown = this.list.querySelector(`li.message[data-id="${Number(message.id)}"]`);
     if (shown) removeFrom(shown);
     const request = { path: this.path("regenerate/stream"), body: { messageId: message.id } };
@@ -102,7 +119,7 @@ export class Branches {
 
   /** Open the inline editor on one of your messages: Save & send streams a new reply. */
   edit(item, message) {
-    if (this.busy || item.querySelector(".editor")) return;
+    if (this.writing() || item.querySelector(".editor")) return;
     const form = editorForm(message.content);
     const shown = [...item.children].filter((child) => !child.classList.contains("who"));
     for (const child of shown) child.hidden = true;
@@ -127,7 +144,7 @@ export class Branches {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = textarea.value;
-      if (!text.trim() || this.busy) return;
+      if (!text.trim() || this.writing()) return;
       const body = { messageId: message.id, message: text };
       removeFrom(item);
       this.callbacks.stream({ path: this.path("edit/stream"), body }, { pending: text });
@@ -137,7 +154,7 @@ export class Branches {
   /** Make the previous (-1) or next (+1) version of ``message`` active and show its path. */
   async switchTo(message, step) {
     const target = message.siblingIds?.[message.siblingIndex + step];
-    if (this.busy || target === undefined) return;
+    if (this.writing() || target === undefined) return;
     let data;
     try {
       data = await api(this.path("switch"), { method: "POST", body: { messageId: target } });

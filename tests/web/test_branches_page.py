@@ -200,3 +200,32 @@ def test_summary_marker_shows_where_the_summarised_messages_end(
     expect(text).to_have_text(SUMMARY_TEXT)  # as text: the markup is not HTML
     expect(text.locator("b")).to_have_count(0)
     tab.shot("branches-summary-marker")
+
+
+def test_branch_buttons_wait_for_a_reply_another_tab_is_writing(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    page_wire.script(
+        Reply(text="First answer"),
+        Reply(text="Two tabs"),
+        Reply(chunks=[f"part{n} " for n in range(30)], chunk_delay=0.1),
+    )
+    tab.login()
+    tab.send("First question")
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+    expect(tab.composer()).to_be_enabled()
+    tab.send("Write at length")
+    expect(tab.streaming()).to_contain_text("part1 ")
+
+    other = Page(tab.page.context.new_page(), live)
+    other.goto(tab.page.url.removeprefix(live.url))
+    expect(other.streaming()).to_contain_text("A reply is being written…")
+    edit = other.messages().first.get_by_role("button", name="Edit this message")
+    expect(edit).to_be_disabled()
+    expect(
+        other.messages().nth(1).get_by_role("button", name="Regenerate this reply")
+    ).to_be_disabled()
+    expect(other.messages().last).to_contain_text("part29", timeout=10_000)
+    expect(other.streaming()).to_have_count(0)
+    expect(edit).to_be_enabled()
+    assert other.dialogs == [] and other.errors == []
