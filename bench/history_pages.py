@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, select
 
 from bench import harness
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
+from chatapp.services.chat import paths
 
 P50_MS, P99_MS = 20.0, 60.0
 BATCH = 2000
@@ -95,6 +96,7 @@ def fill(database_url: str, username: str, conversations: int, messages: int) ->
                 for p in range(messages)
             ],
         )
+        paths.link_in_order(connection, [long_id, *(row["id"] for row in rows)])
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("ANALYZE chat_sessions, chat_history")
     engine.dispose()

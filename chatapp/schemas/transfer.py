@@ -8,7 +8,7 @@ default, so a newer field never breaks reading an older file (see docs/export-fo
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     PlainSerializer,
     WithJsonSchema,
+    model_validator,
 )
 
 from chatapp.schemas.common import MAX_ID, Out
@@ -86,6 +87,13 @@ class ExportedMessage(Lenient):
     grounding: GroundingInfo | None = None
     promptTokens: int | None = Field(None, ge=0, le=MAX_ID)
     outputTokens: int | None = Field(None, ge=0, le=MAX_ID)
+    parent: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="The index in messages of the message before this one (null: a first "
+        "message). Absent (older files): the message listed before it",
+    )
 
 
 class ExportedConversation(Lenient):
@@ -99,6 +107,39 @@ class ExportedConversation(Lenient):
     webSearch: bool = False
     archived: bool = False  # read-only until unarchived (absent in older files: False)
     messages: list[ExportedMessage]
+    activeMessage: int | None = Field(
+        None,
+        ge=0,
+        le=MAX_ID,
+        description="The index in messages of the message the active path runs through "
+        "(below it: the newest child at each step); null or absent: from the first message",
+    )
+
+    @model_validator(mode="after")
+    def _one_tree(self) -> Self:
+        """Parents come before their children; the active message is one of the messages."""
+        for number, parent in enumerate(self.parents()):
+            if parent is not None and parent >= number:
+                raise ValueError(f"messages.{number}.parent must be an earlier message's index")
+        if self.activeMessage is not None and self.activeMessage >= len(self.messages):
+            raise ValueError("activeMessage must be the index of a message")
+        return self
+
+    def parents(self) -> list[int | None]:
+        """Each message's parent index: as given, or the message listed before it."""
+        return [
+            message.parent if "parent" in message.model_fields_set else _previous(number)
+            for number, message in enumerate(self.messages)
+        ]
+
+    def linear(self) -> bool:
+        """Whether the messages form one branch, each below the one listed before it."""
+        return self.parents() == [_previous(number) for number in range(len(self.messages))]
+
+
+def _previous(number: int) -> int | None:
+    """The index of the message listed before message ``number`` (None for the first)."""
+    return number - 1 if number else None
 
 
 # The header of every export response: the browser saves it as a file.

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.services import accounts
+from chatapp.services.chat import paths
 
 DEMO_PASSWORD = "demo-password"
 TOPICS = [
@@ -38,8 +39,9 @@ def create_demo_data(
         have = db.session.scalar(
             select(func.count()).select_from(ChatSession).where(ChatSession.user_id == user.id)
         )
-        for number in range(have or 0, sessions):
-            _demo_session(user, number, messages)
+        added = [_demo_session(user, number, messages) for number in range(have or 0, sessions)]
+        db.session.flush()
+        paths.link_in_order(db.session, [session.id for session in added])
         db.session.commit()
         yield user.username
 
@@ -55,8 +57,9 @@ def _demo_user(index: int, password_hash: str) -> User:
     return user
 
 
-def _demo_session(user: User, number: int, messages: int) -> None:
-    """Add one demo conversation of ``messages`` alternating turns."""
+def _demo_session(user: User, number: int, messages: int) -> ChatSession:
+    """Add one demo conversation of ``messages`` alternating turns (its messages are
+    linked in order once flushed)."""
     title, question = TOPICS[number % len(TOPICS)]
     start = utcnow() - timedelta(days=number, minutes=messages)
     session = ChatSession(
@@ -75,6 +78,7 @@ def _demo_session(user: User, number: int, messages: int) -> None:
         )
     session.message_count = messages
     db.session.add(session)
+    return session
 
 
 def _demo_turns(question: str, count: int) -> Iterator[str]:

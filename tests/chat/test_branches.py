@@ -422,3 +422,72 @@ def test_a_turn_on_a_branched_conversation_runs_eight_statements(
     statements, commits = recorder.measure(lambda: chat.send("four"))
 
     assert (len(statements), commits) == (8, 2), statements
+
+
+# --- export and import ----------------------------------------------------------------------
+
+
+def import_export(user: ApiUser, export: dict[str, Any]) -> Conversation:
+    """Import an export file (as a JSON body); the one conversation it made."""
+    response = user.call("POST", "/api/v1/chat/import", export)
+    assert response.status_code == 200, response.json
+    assert response.json["imported"] == 1, response.json
+    return Conversation(user, response.json["sessionIds"][0])
+
+
+def test_export_and_import_carry_the_tree(
+    wire: GeminiWireServer, alice: ApiUser, bob: ApiUser
+) -> None:
+    """Every branch and the active path survive an export and an import; the Markdown
+    document shows the active path."""
+    chat = Conversation.start(alice, "one", "two")
+    two = chat.find("two")["id"]
+    chat.edit(two, "TWO")
+    chat.switch(two)
+    exported = alice.call("GET", chat.url("export")).json
+
+    messages = exported["conversations"][0]["messages"]
+    assert [m["parent"] for m in messages] == [None, 0, 1, 2, 1, 4]
+    assert exported["conversations"][0]["activeMessage"] == 2
+    copy = import_export(bob, exported)
+    assert copy.texts() == chat.texts()
+    assert versions(copy.find("two")) == (0, 2)
+    assert bob.call("GET", copy.url("export")).json["conversations"] == exported["conversations"]
+    copy.switch(copy.messages()[1]["id"])  # the newest version below: the edit
+    assert copy.texts()[2] == "TWO"
+
+    document = alice.call("GET", chat.url("export"), query_string={"format": "markdown"})
+    assert "two" in document.get_data(as_text=True)
+    assert "TWO" not in document.get_data(as_text=True)
+
+
+def test_an_export_without_parents_imports_as_one_branch(
+    wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """Files written before branches list one branch: each message below the one before."""
+    chat = Conversation.start(alice, "one", "two")
+    exported = alice.call("GET", chat.url("export")).json
+    conversation = exported["conversations"][0]
+    del conversation["activeMessage"]
+    for message in conversation["messages"]:
+        del message["parent"]
+    conversation["title"] = "older file"
+
+    copy = import_export(alice, exported)
+
+    assert copy.texts() == chat.texts()
+    assert [m["parentId"] for m in copy.messages()][1:] == [m["id"] for m in copy.messages()][:-1]
+    copy.send("three")
+    assert len(contents(turns(wire)[-1])) == 5
+
+
+def test_an_export_with_a_broken_tree_is_refused(wire: GeminiWireServer, alice: ApiUser) -> None:
+    """A parent that is not an earlier message fails that conversation alone."""
+    chat = Conversation.start(alice, "one")
+    exported = alice.call("GET", chat.url("export")).json
+    exported["conversations"][0]["messages"][0]["parent"] = 1
+
+    report = alice.call("POST", "/api/v1/chat/import", exported).json
+
+    assert (report["imported"], report["failed"]) == (0, 1)
+    assert "parent" in report["problems"][0]["reason"]

@@ -16,6 +16,7 @@ from sqlalchemy import delete, text
 from chatapp.extensions import db
 from chatapp.models import FAILED, ChatMessage, ChatSession
 from chatapp.services import accounts
+from chatapp.services.chat import paths
 from tests.support.clients import ApiUser
 
 SEARCH = "/api/v1/chat/search"
@@ -32,6 +33,8 @@ def store(app: Flask, username: str, title: str, *texts: str, status: str = "com
             for i, t in enumerate(texts)
         ]
         db.session.add(session)
+        db.session.flush()
+        paths.link_in_order(db.session, [session.id])
         db.session.commit()
         return str(session.id), [message.id for message in session.messages]
 

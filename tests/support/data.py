@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
 from chatapp.services import accounts
+from chatapp.services.chat import paths
 from tests.support.clients import ApiUser
 
 
@@ -37,6 +38,8 @@ def add_messages(
                     )
                 )
         session.message_count = 2 * len(texts_at)
+        db.session.flush()
+        paths.link_in_order(db.session, [session.id])
         db.session.commit()
         return str(session.id)
 

@@ -20,7 +20,7 @@ from chatapp import create_app
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User, utcnow
 from chatapp.services import accounts
-from chatapp.services.chat import personalities, turns
+from chatapp.services.chat import paths, personalities, turns
 from tests.support.app import PW_HASH, make_config
 
 
@@ -64,19 +64,13 @@ class LiveServer:
             session = ChatSession(user_id=user.id, title=title, title_set_by_user=bool(title))
             db.session.add(session)
             db.session.flush()
-            parent_id = None  # each message follows the one before (a one-branch tree)
             for position, (role, text) in enumerate(messages):
-                message = ChatMessage(
-                    session_id=session.id,
-                    position=position,
-                    role=role,
-                    content=text,
-                    parent_id=parent_id,
+                db.session.add(
+                    ChatMessage(session_id=session.id, position=position, role=role, content=text)
                 )
-                db.session.add(message)
-                db.session.flush()
-                parent_id = message.id
             session.message_count = len(messages)
+            db.session.flush()
+            paths.link_in_order(db.session, [session.id])
             db.session.commit()
             return str(session.id)
 

@@ -13,7 +13,7 @@ from flask import Flask
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
 from chatapp.services import accounts
-from chatapp.services.chat import personalities
+from chatapp.services.chat import paths, personalities
 from tests.support.clients import ApiUser
 
 pytestmark = pytest.mark.app_config(OFFLINE_MODEL_DELAY=0)
@@ -72,6 +72,8 @@ def store_conversation(app: Flask, username: str, title: str, start: datetime = 
         ]
         session.message_count = len(rows)
         db.session.add(session)
+        db.session.flush()
+        paths.link_in_order(db.session, [session.id])
         db.session.commit()
         return str(session.id)
 

@@ -18,7 +18,20 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import CTE, ColumnElement, CompoundSelect, Select, exists, func, or_, select, union
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CompoundSelect,
+    Connection,
+    Select,
+    exists,
+    func,
+    or_,
+    select,
+    union,
+    update,
+)
+from sqlalchemy.orm import Session, scoped_session
 
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession
@@ -80,23 +93,30 @@ def active_path(
     """The active path among a conversation's loaded messages (as :func:`path_ids` reads
     it in SQL), in order."""
     ordered = sorted(messages, key=lambda message: message.position)
-    if not ordered:
+    index = {message.id: number for number, message in enumerate(ordered)}
+    parents = [index.get(m.parent_id) if m.parent_id is not None else None for m in ordered]
+    return [ordered[number] for number in walk(parents, index.get(active_message_id))]
+
+
+def walk(parents: Sequence[int | None], active: int | None) -> list[int]:
+    """The active path of a tree given as each node's parent (an earlier node's index, or
+    None), nodes in creation order: the ``active`` node's ancestors, it, then the newest
+    child at each step (from the first node when ``active`` is None). Indexes, in order."""
+    if not parents:
         return []
-    by_id = {message.id: message for message in ordered}
-    newest_child: dict[int | None, ChatMessage] = {}
-    for message in ordered:
-        newest_child[message.parent_id] = message
-    start = by_id.get(active_message_id) if active_message_id is not None else ordered[0]
-    path: list[ChatMessage] = []
-    node = start
+    newest_child: dict[int | None, int] = {}
+    for node, parent in enumerate(parents):
+        newest_child[parent] = node
+    path: list[int] = []
+    node: int | None = 0 if active is None else active
     while node is not None:
         path.append(node)
-        node = by_id.get(node.parent_id) if node.parent_id is not None else None
+        node = parents[node]
     path.reverse()
-    node = newest_child.get(path[-1].id) if path else None
+    node = newest_child.get(path[-1])
     while node is not None:
         path.append(node)
-        node = newest_child.get(node.id)
+        node = newest_child.get(node)
     return path
 
 
@@ -138,3 +158,28 @@ def sibling_places(
         family = children.get(message.parent_id) or [message.id]
         places[message.id] = Siblings(family.index(message.id), len(family), tuple(family))
     return places
+
+
+def link_in_order(
+    executor: Session | scoped_session[Session] | Connection, session_ids: Iterable[uuid.UUID]
+) -> None:
+    """Make each message without a parent in these conversations the child of the message
+    before it (by position): for messages written in order straight into the table (demo
+    data, tests, benchmarks), as migration e5a1c0000030 did for the conversations before
+    branches. The caller commits."""
+    earlier = MESSAGES.alias("earlier")
+    previous = (
+        select(earlier.c.id)
+        .where(
+            earlier.c.session_id == MESSAGES.c.session_id,
+            earlier.c.position < MESSAGES.c.position,
+        )
+        .order_by(earlier.c.position.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    executor.execute(
+        update(MESSAGES)
+        .where(MESSAGES.c.session_id.in_(list(session_ids)), MESSAGES.c.parent_id.is_(None))
+        .values(parent_id=previous)
+    )

@@ -40,8 +40,8 @@ def personality_names(user: User) -> dict[str, str]:
     return {p.system_prompt: p.name for p in reversed(personalities.list_personalities(user))}
 
 
-def exported_message(message: ChatMessage) -> ExportedMessage:
-    """One stored message in the export format."""
+def exported_message(message: ChatMessage, parent: int | None) -> ExportedMessage:
+    """One stored message in the export format, below the message at index ``parent``."""
     return ExportedMessage(
         role=ROLES[message.role],
         content=message.content,
@@ -53,11 +53,14 @@ def exported_message(message: ChatMessage) -> ExportedMessage:
         grounding=message.grounding,
         promptTokens=message.prompt_tokens,
         outputTokens=message.output_tokens,
+        parent=parent,
     )
 
 
 def exported_conversation(session: ChatSession, names: dict[str, str]) -> ExportedConversation:
-    """One stored conversation with all its messages in the export format."""
+    """One stored conversation with all its messages (every branch, in the order they were
+    written) in the export format."""
+    index: dict[int | None, int] = {m.id: number for number, m in enumerate(session.messages)}
     prompt = session.system_prompt
     personality = None
     if prompt is not None:
@@ -70,7 +73,8 @@ def exported_conversation(session: ChatSession, names: dict[str, str]) -> Export
         personality=personality,
         webSearch=session.web_search,
         archived=session.archived,
-        messages=[exported_message(m) for m in session.messages],
+        messages=[exported_message(m, index.get(m.parent_id)) for m in session.messages],
+        activeMessage=index.get(session.active_message_id),
     )
 
 

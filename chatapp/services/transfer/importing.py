@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from chatapp.extensions import db
@@ -147,6 +147,8 @@ def fingerprint(conversation: ExportedConversation) -> str:
             [m.role, m.content, m.createdAt.timestamp(), m.status] for m in conversation.messages
         ],
     }
+    if not conversation.linear():  # (a single branch hashes as it did before branches)
+        content["parents"] = conversation.parents()
     canonical = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -193,5 +195,22 @@ def store(user_id: int, conversation: ExportedConversation, digest: str) -> uuid
         for position, m in enumerate(conversation.messages)
     ]
     db.session.add(session)
+    _link(session, conversation)
     db.session.commit()
     return key
+
+
+def _link(session: ChatSession, conversation: ExportedConversation) -> None:
+    """Give the new messages their parents and the conversation its active message (the
+    messages are written first, in one batch, to get their ids)."""
+    db.session.flush()
+    ids = [message.id for message in session.messages]
+    links = [
+        {"id": ids[number], "parent_id": ids[parent]}
+        for number, parent in enumerate(conversation.parents())
+        if parent is not None
+    ]
+    if links:
+        db.session.execute(update(ChatMessage), links)
+    if conversation.activeMessage is not None:
+        session.active_message_id = ids[conversation.activeMessage]

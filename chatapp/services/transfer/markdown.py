@@ -6,6 +6,7 @@ from datetime import datetime
 
 from chatapp.schemas.retrieval import Source
 from chatapp.schemas.transfer import ExportedConversation, ExportedMessage
+from chatapp.services.chat.paths import walk
 
 SPEAKERS = {"user": "You", "assistant": "Assistant"}
 
@@ -21,7 +22,7 @@ def quoted(text: str) -> str:
 
 
 def document(conversation: ExportedConversation) -> str:
-    """The whole conversation: title, dates, personality, then each message."""
+    """The conversation: title, dates, personality, then each message of its active path."""
     lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
     lines.append(f"- Started: {when(conversation.createdAt)}")
     lines.append(f"- Last active: {when(conversation.updatedAt)}")
@@ -29,8 +30,8 @@ def document(conversation: ExportedConversation) -> str:
     if personality is not None:
         lines.append(f"- Personality: {personality.name or 'custom'}")
         lines += ["", quoted(personality.systemPrompt)]
-    for message in conversation.messages:
-        lines += ["", "---", "", *message_lines(message)]
+    for number in walk(conversation.parents(), conversation.activeMessage):
+        lines += ["", "---", "", *message_lines(conversation.messages[number])]
     return "\n".join(lines) + "\n"
 
 
