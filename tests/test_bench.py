@@ -67,3 +67,15 @@ def test_message_search_benchmark_runs(tmp_path: Path) -> None:
     assert kinds <= set(sqlite)
     assert sqlite["all"]["n"] == 18
     assert sqlite["title filter (baseline)"]["p50_ms"] > 0
+
+
+def test_summaries_benchmark_runs() -> None:
+    """A tiny run compares a path that fits with dropping and summaries past the budget."""
+    args = ["--turns", "8", "--measured", "6", "--rounds", "1", "--budget-exchanges", "3"]
+    done = run_bench("summaries", *args)
+
+    lines = {line.split()[0]: line.split() for line in done.stdout.splitlines()[2:]}
+    assert set(lines) == {"fits", "dropping", "summaries"}
+    assert lines["fits"][3:] == ["8.00", "2.00", "0"]
+    assert lines["dropping"][-1] == "0"
+    assert int(lines["summaries"][-1]) > 0
