@@ -229,3 +229,29 @@ def test_branch_buttons_wait_for_a_reply_another_tab_is_writing(
     expect(other.streaming()).to_have_count(0)
     expect(edit).to_be_enabled()
     assert other.dialogs == [] and other.errors == []
+
+
+def test_a_refused_switch_shows_the_error_and_changes_nothing(
+    live: LiveServer, page_wire: GeminiWireServer, tab: Page
+) -> None:
+    page_wire.script(Reply(text="First answer"), Reply(text="Refusals"), Reply(text="Other"))
+    tab.login()
+    tab.send("First question")
+    expect(bodies(tab)).to_have_text(["First question", "First answer"])
+    expect(tab.composer()).to_be_enabled()
+    tab.messages().last.get_by_role("button", name="Regenerate this reply").click()
+    expect(position(tab.messages().last)).to_have_text("2/2")
+
+    other = Page(tab.page.context.new_page(), live)  # archives it behind this tab's back
+    other.goto(tab.page.url.removeprefix(live.url))
+    other.page.get_by_role("button", name="Archive “Refusals”").click()
+    expect(other.page.locator("#archived-banner")).to_be_visible()
+
+    tab.messages().last.get_by_role("button", name="Previous version").click()
+    alert = tab.page.locator("#message-list").get_by_role("alert")
+    expect(alert).to_contain_text("SESSION_RESET")
+    expect(bodies(tab)).to_have_text(["First question", "Other"])
+    assert tab.errors and all("410" in error for error in tab.errors)
+    tab.errors.clear()
+    tab.page.reload()
+    expect(bodies(tab)).to_have_text(["First question", "Other"])
