@@ -49,6 +49,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.import_memory --size-mb 100 --database-url "$(BENCH_DATABASE_URL)" $(IMPORT_ARGS)
 	$(PY) -m bench.files --database-url "$(BENCH_DATABASE_URL)" $(FILES_ARGS)
 	$(PY) -m bench.turn_statements --database-url "$(BENCH_DATABASE_URL)"
+	$(PY) -m bench.branches --database-url "$(BENCH_DATABASE_URL)" $(BRANCHES_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

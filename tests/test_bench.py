@@ -79,3 +79,11 @@ def test_summaries_benchmark_runs() -> None:
     assert lines["fits"][3:] == ["8.00", "2.00", "0"]
     assert lines["dropping"][-1] == "0"
     assert int(lines["summaries"][-1]) > 0
+
+
+def test_branches_benchmark_runs() -> None:
+    """A tiny run (SQLite only) builds both conversations and compares turns and reads."""
+    done = run_bench("branches", "--path-turns", "4", "--branches", "4", "--turns", "3")
+
+    assert "turn branched/linear median" in done.stdout
+    assert "read branched/linear median" in done.stdout

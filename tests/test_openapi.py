@@ -78,6 +78,8 @@ def test_every_400_is_the_error_object(client: FlaskClient) -> None:
 
 STREAMS = [
     ("/api/v1/chat/message/stream", "post"),
+    ("/api/v1/chat/session/{session_id}/regenerate/stream", "post"),
+    ("/api/v1/chat/session/{session_id}/edit/stream", "post"),
     ("/api/v1/chat/insights/stream", "get"),
     ("/api/v1/chat/weekly-insights/stream", "get"),
     ("/api/v1/chat/weekly-insights/regenerate", "post"),

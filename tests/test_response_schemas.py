@@ -116,6 +116,26 @@ def walk_chat_routes(client: FlaskClient, auth: AuthActions, checker: ResponseCh
     assert call("DELETE", unknown).status_code == 404
 
 
+def walk_branch_routes(client: FlaskClient, auth: AuthActions, checker: ResponseChecker) -> None:
+    """Regenerate, edit (whole and streamed) and switch, and their refusals (as bob: the
+    chat rate limit is per user)."""
+    call = CheckedClient(client, checker, auth.headers("bob"))
+    first = call("POST", "/api/v1/chat/message", {"message": "Hello"}).json
+    session = f"/api/v1/chat/session/{first['sessionId']}"
+    reply = {"messageId": first["messageId"]}
+    user_message = call("GET", session).json["messages"][0]["id"]
+    edit = {"messageId": user_message, "message": "Hello again"}
+    for action, body in (("regenerate", reply), ("edit", edit)):
+        assert call("POST", f"{session}/{action}", body).status_code == 200
+        assert call("POST", f"{session}/{action}/stream", body).status_code == 200
+    assert call("POST", f"{session}/regenerate", {"messageId": user_message}).status_code == 400
+    assert (
+        call("POST", f"{session}/edit", {"messageId": 2**31 - 1, "message": "x"}).status_code == 404
+    )
+    assert call("POST", f"{session}/switch", reply).status_code == 200
+    assert call("POST", f"{session}/switch", {}).status_code == 400
+
+
 def walk_personality_routes(
     client: FlaskClient, auth: AuthActions, checker: ResponseChecker
 ) -> None:
@@ -332,7 +352,12 @@ def test_every_route_matches_the_document(
     app: Flask, client: FlaskClient, auth: AuthActions, checker: ResponseChecker
 ) -> None:
     """Walk every route; each documented operation answers a documented 2xx at least once."""
-    for walk in (walk_account_routes, walk_chat_routes, walk_personality_routes):
+    for walk in (
+        walk_account_routes,
+        walk_chat_routes,
+        walk_branch_routes,
+        walk_personality_routes,
+    ):
         walk(client, auth, checker)
     walk_health_routes(app, client, checker)
     walk_insight_routes(app, client, auth, checker)

@@ -94,7 +94,8 @@ def reclaim(session_id: uuid.UUID) -> bool:
     """Free a lock whose lease lapsed and mark its user message abandoned (caller commits).
 
     The holder commits its reply and releases the lock in one transaction, so while the
-    lock is held the conversation's last message is the holder's unanswered user message.
+    lock is held the conversation's last position is the holder's unanswered user message
+    (or, for a regeneration, a reserved empty position: nothing is marked).
     """
     result = db.session.execute(
         update(ChatSession)

@@ -91,6 +91,11 @@ def write(session_id: uuid.UUID, plan: Plan, budget_tokens: int) -> None:
             "Could not summarise session %s (%s): older turns dropped", session_id, exc.code
         )
         return
+    except Exception:  # a summary is never worth failing the turn for
+        log.warning(
+            "Could not summarise session %s: older turns dropped", session_id, exc_info=True
+        )
+        return
     summary = Summary(text, plan.through, plan.pair_count)
     _store(session_id, summary, model.name)
     plan.history, plan.summary = context.with_summary(summary, plan.kept, budget_tokens)
