@@ -223,7 +223,8 @@ def test_branches_share_the_summary_of_the_prefix_they_share(
 ) -> None:
     """A summary is keyed by the last message it covers: a branch through that message
     sends it, a branch that left the path before the newest summary's message sends the
-    one before (never merely the conversation's newest), and switching back restores it."""
+    one before (never merely the conversation's newest), and switching back (or
+    regenerating there) sends the newest again."""
     six_exchanges(app, chat)
     chat.say(7, summary="Through reply 4.")
     chat.say(8)
@@ -255,4 +256,15 @@ def test_branches_share_the_summary_of_the_prefix_they_share(
     assert switched.json["summary"]["content"] == "Through reply 6."
     chat.say(10)
     assert wire.system_instruction(-1) == instruction("Through reply 6.")
+    assert len(summary_requests(wire)) == 2
+
+    wire.script(Reply(text="another reply 10"))
+    regenerated = chat.user.call(
+        "POST",
+        f"/api/v1/chat/session/{chat.session_id}/regenerate",
+        {"messageId": chat.message_ids()[-1]},
+    )
+    assert regenerated.status_code == 200, regenerated.json
+    assert wire.system_instruction(-1) == instruction("Through reply 6.")
+    assert contents(turns(wire)[-1]) == [*exchanges(7, 8, 9), ("user", message(10))]
     assert len(summary_requests(wire)) == 2
