@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, bindparam, func, select
 from sqlalchemy.orm import selectinload
 
 from chatapp.errors import ApiError, NotFound
@@ -199,17 +199,14 @@ def message_page(
 ) -> tuple[list[ChatMessage], bool]:
     """Return up to ``limit`` messages of the active path older than its message
     ``before``, oldest first."""
-    where = [ChatMessage.id.in_(paths.path_ids(session.id))]
+    below = END
     if before is not None:
         anchor = db.session.get(ChatMessage, before)
         if anchor is None or anchor.session_id != session.id:
             raise NotFound("Message")
-        where.append(ChatMessage.position < anchor.position)
-    rows = list(
-        db.session.scalars(
-            select(ChatMessage).where(*where).order_by(ChatMessage.position.desc()).limit(limit + 1)
-        )
-    )
+        below = anchor.position
+    page = {**paths.params(session.id), "below": below, "size": limit + 1}
+    rows = list(db.session.scalars(PATH_PAGE, page))
     return list(reversed(rows[:limit])), len(rows) > limit
 
 
@@ -221,15 +218,28 @@ def with_siblings(
     return [(message, places[message.id]) for message in messages]
 
 
+# The active path's messages in order, and one page of them going back from position
+# ``below`` (statements built once: see ``paths``).
+END = 2**31 - 1
+PATH_PAGE = (
+    select(ChatMessage)
+    .where(ChatMessage.id.in_(paths.path_ids()), ChatMessage.position < bindparam("below"))
+    .order_by(ChatMessage.position.desc())
+    .limit(bindparam("size"))
+)
+PATH_MESSAGES = (
+    select(ChatMessage).where(ChatMessage.id.in_(paths.path_ids())).order_by(ChatMessage.position)
+)
+_ROWS = select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
+HISTORY_ROWS = {
+    False: _ROWS.where(ChatMessage.id.in_(paths.path_ids())).order_by(ChatMessage.position),
+    True: _ROWS.where(ChatMessage.id.in_(paths.path_ids(0))).order_by(ChatMessage.position),
+}
+
+
 def stored_messages(session: ChatSession) -> list[ChatMessage]:
     """Return the messages of a conversation's active path in order."""
-    return list(
-        db.session.scalars(
-            select(ChatMessage)
-            .where(ChatMessage.id.in_(paths.path_ids(session.id)))
-            .order_by(ChatMessage.position)
-        )
-    )
+    return list(db.session.scalars(PATH_MESSAGES, paths.params(session.id)))
 
 
 def history_rows(
@@ -239,10 +249,5 @@ def history_rows(
     (of the path ending at message ``through`` when given): what a turn's history is
     derived from, read as plain rows on the session's connection (no ORM loading for
     hundreds of messages)."""
-    return list(
-        db.session.connection().execute(
-            select(ChatMessage.id, ChatMessage.role, ChatMessage.content, ChatMessage.status)
-            .where(ChatMessage.id.in_(paths.path_ids(session_id, through)))
-            .order_by(ChatMessage.position)
-        )
-    )
+    statement = HISTORY_ROWS[through is not None]
+    return list(db.session.connection().execute(statement, paths.params(session_id, through)))

@@ -20,10 +20,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     CTE,
+    BindParameter,
     ColumnElement,
     CompoundSelect,
     Connection,
+    Integer,
     Select,
+    bindparam,
     exists,
     func,
     or_,
@@ -39,7 +42,13 @@ from chatapp.models import ChatMessage, ChatSession
 MESSAGES = ChatMessage.__table__
 
 
-def _start(session_id: uuid.UUID) -> ColumnElement[int]:
+# The statements are built once, with these parameters (building them per call would
+# cost more than running them: see docs/branches.md).
+SESSION = bindparam("path_session", type_=MESSAGES.c.session_id.type)
+THROUGH = bindparam("path_through", type_=Integer())
+
+
+def _start(session_id: BindParameter[uuid.UUID]) -> ColumnElement[int]:
     """SQL for the message the conversation's active path runs through."""
     first = (
         select(MESSAGES.c.id)
@@ -55,7 +64,7 @@ def _start(session_id: uuid.UUID) -> ColumnElement[int]:
     )
 
 
-def _ancestors(message_id: ColumnElement[int] | int) -> CTE:
+def _ancestors(message_id: ColumnElement[int]) -> CTE:
     """A recursive query of a message and its ancestors (``id``)."""
     up = select(MESSAGES.c.id, MESSAGES.c.parent_id).where(MESSAGES.c.id == message_id)
     cte = up.cte("up", recursive=True)
@@ -76,15 +85,22 @@ def _newest_descendants(message_id: ColumnElement[int]) -> CTE:
     )
 
 
-def path_ids(
-    session_id: uuid.UUID, through: int | None = None
-) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
-    """The ids of the conversation's active path, or of the path ending at message
-    ``through`` when given."""
-    if through is not None:
-        return select(_ancestors(through).c.id)
-    start = _start(session_id)
-    return union(select(_ancestors(start).c.id), select(_newest_descendants(start).c.id))
+_START = _start(SESSION)
+# The ids of a conversation's active path (parameter ``path_session``), and of the path
+# ending at a message (``path_through``).
+ACTIVE_IDS = union(select(_ancestors(_START).c.id), select(_newest_descendants(_START).c.id))
+THROUGH_IDS = select(_ancestors(THROUGH).c.id)
+
+
+def path_ids(through: int | None = None) -> Select[tuple[int]] | CompoundSelect[tuple[int]]:
+    """The ids of a conversation's active path, or of the path ending at message
+    ``through`` when given; run with :func:`params`."""
+    return ACTIVE_IDS if through is None else THROUGH_IDS
+
+
+def params(session_id: uuid.UUID, through: int | None = None) -> dict[str, object]:
+    """The parameters of :func:`path_ids`."""
+    return {SESSION.key: session_id} if through is None else {THROUGH.key: through}
 
 
 def active_path(
