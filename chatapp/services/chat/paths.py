@@ -27,7 +27,6 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
-    exists,
     func,
     or_,
     select,
@@ -65,24 +64,28 @@ def _start(session_id: BindParameter[uuid.UUID]) -> ColumnElement[int]:
 
 
 def _ancestors(message_id: ColumnElement[int]) -> CTE:
-    """A recursive query of a message and its ancestors (``id``)."""
-    up = select(MESSAGES.c.id, MESSAGES.c.parent_id).where(MESSAGES.c.id == message_id)
-    cte = up.cte("up", recursive=True)
-    parent = MESSAGES.alias("parent")
-    return cte.union_all(
-        select(parent.c.id, parent.c.parent_id).join(cte, parent.c.id == cte.c.parent_id)
-    )
+    """A recursive query of a message and its ancestors (``id``; the last row is NULL).
+
+    Each step is a scalar subquery (one primary-key lookup) rather than a join: with a
+    join, PostgreSQL may plan a hash join that scans the table at every step.
+    """
+    cte = select(message_id.label("id")).cte("up", recursive=True)
+    parent = select(MESSAGES.c.parent_id).where(MESSAGES.c.id == cte.c.id).scalar_subquery()
+    return cte.union_all(select(parent).where(cte.c.id.is_not(None)))
 
 
 def _newest_descendants(message_id: ColumnElement[int]) -> CTE:
-    """A recursive query of a message and, below it, the newest child at each step."""
-    cte = select(MESSAGES.c.id).where(MESSAGES.c.id == message_id).cte("down", recursive=True)
-    child, newer = MESSAGES.alias("child"), MESSAGES.alias("newer")
-    return cte.union_all(
-        select(child.c.id)
-        .join(cte, child.c.parent_id == cte.c.id)
-        .where(~exists().where(newer.c.parent_id == child.c.parent_id, newer.c.id > child.c.id))
+    """A recursive query of a message and, below it, the newest child at each step (``id``;
+    the last row is NULL). Each step is one lookup in the index of ``parent_id``."""
+    cte = select(message_id.label("id")).cte("down", recursive=True)
+    newest = (
+        select(MESSAGES.c.id)
+        .where(MESSAGES.c.parent_id == cte.c.id)
+        .order_by(MESSAGES.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
+    return cte.union_all(select(newest).where(cte.c.id.is_not(None)))
 
 
 _START = _start(SESSION)
