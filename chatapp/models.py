@@ -199,6 +199,9 @@ class ChatMessage(db.Model):
     output_tokens: Mapped[int | None] = mapped_column(Integer)
 
     session: Mapped[ChatSession] = relationship(back_populates="messages")
+    # Lets the unit of work delete a loaded tree children first (the foreign key has no
+    # ON DELETE); read and written through ``parent_id`` everywhere else.
+    parent: Mapped[ChatMessage | None] = relationship(remote_side=[id])
 
 
 class ChatSummary(db.Model):

@@ -7,13 +7,16 @@ versions (``siblingIndex``/``siblingCount``), and what the model was sent.
 from __future__ import annotations
 
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import func, select
 
 from chatapp.extensions import db
+from chatapp.models import ChatMessage, ChatSession
 from tests.support.app import build_app, close_app, wire_config
 from tests.support.branches import Conversation
 from tests.support.clients import ApiUser
@@ -491,3 +494,22 @@ def test_an_export_with_a_broken_tree_is_refused(wire: GeminiWireServer, alice: 
 
     assert (report["imported"], report["failed"]) == (0, 1)
     assert "parent" in report["problems"][0]["reason"]
+
+
+def test_a_conversation_with_branches_is_deleted_whole(
+    app: Flask, wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """Deleting a conversation removes every branch, also with its messages loaded."""
+    chats = [Conversation.start(alice, "one", "two"), Conversation.start(alice, "three", "four")]
+    for chat in chats:
+        chat.edit(chat.messages()[0]["id"], "first again")
+        chat.regenerate(chat.messages()[-1]["id"])
+        chat.switch(chat.messages()[0]["id"])
+
+    assert alice.call("DELETE", chats[0].url()).status_code == 200
+    with app.app_context():
+        session = db.session.get(ChatSession, uuid.UUID(chats[1].id))
+        assert len(session.messages) == 7  # loaded: the ORM deletes them one by one
+        db.session.delete(session)
+        db.session.commit()
+        assert db.session.scalar(select(func.count()).select_from(ChatMessage)) == 0
