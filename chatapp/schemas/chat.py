@@ -252,6 +252,9 @@ class MessageItem(GroundingFields):
     parentId: int | None = Field(description="The message before this one (null: a first one)")
     siblingIndex: int = Field(description="Which version this is: 0-based, oldest first")
     siblingCount: int = Field(description="How many versions there are (edits, regenerations)")
+    siblingIds: list[int] = Field(
+        description="The ids of the versions, oldest first (what /switch takes to show one)"
+    )
     attachments: list[AttachmentOut] = Field(default_factory=list)
     omittedAttachments: list[str] = Field(default_factory=list)
 
@@ -271,6 +274,7 @@ class MessageItem(GroundingFields):
             parentId=message.parent_id,
             siblingIndex=place.index,
             siblingCount=place.count,
+            siblingIds=list(place.ids) or [message.id],
             attachments=[AttachmentOut.of(file) for file in attachments],
             omittedAttachments=message.omitted_attachments or [],
         )

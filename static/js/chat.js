@@ -2,6 +2,7 @@
 // the personality of a new chat, and archived conversations (read-only until unarchived).
 import { api, stream } from "./api.js";
 import { AttachmentTray, copyFiles, showAttachments } from "./attachments.js";
+import { Branches } from "./branches.js";
 import { ConversationView } from "./conversation.js";
 import { displayTitle } from "./format.js";
 import { GroundingPicker } from "./grounding.js";
@@ -31,6 +32,11 @@ const tray = new AttachmentTray({
 });
 const picker = new PersonalityPicker();
 const grounding = new GroundingPicker((choice) => saveGrounding(choice));
+const branches = new Branches(view, {
+  stream: streamBranch,
+  switched: (data) => showSessionTitle(data.id, data.title),
+  failed: (error) => view.showError(error),
+});
 const sidebar = new Sidebar({
   onOpen: (id, messageId) => navigate(id, { messageId }),
   onDeleted: (id) => {
@@ -142,6 +148,7 @@ function showSessionTitle(id, title) {
 function showArchived(archived) {
   state.archived = archived;
   archivedBanner.hidden = !archived;
+  branches.setArchived(archived);
   if (state.turn) return; // setBusy(false) applies it when the turn ends
   textarea.disabled = archived;
   sendButton.disabled = archived;
@@ -168,6 +175,7 @@ function setBusy(busy) {
   tray.setDisabled(busy || state.archived);
   stopButton.hidden = !busy;
   stopButton.disabled = true; // enabled once the server names the conversation
+  branches.setBusy(busy);
   picker.show(!busy && state.sessionId === null);
   composer.setAttribute("aria-busy", String(busy));
   if (!busy) textarea.focus();
@@ -183,21 +191,47 @@ async function send(text, files = []) {
   view.clearTransient();
   showAttachments(view.appendPending(text), files);
   const append = view.appendStreaming();
+  await streamReply(turn, append);
+}
+
+/** Stream a new version of a message of the open conversation (branches.js asks): an edit
+ * (``pending``: its text, shown until stored) or a regenerated reply (``pending`` null).
+ * ``request``: the streaming endpoint's ``{ path, body }``; ``retry``: what Retry does. */
+function streamBranch(request, { pending, retry }) {
+  if (state.turn || !state.sessionId) return;
+  const turn = { sessionId: state.sessionId, controller: new AbortController(), text: pending };
+  Object.assign(turn, { request, retry });
+  state.turn = turn;
+  setBusy(true);
+  view.clearTransient();
+  if (pending !== null) view.appendPending(pending);
+  streamReply(turn, view.appendStreaming());
+}
+
+/** Stream the reply of ``turn`` into the page (``append`` adds to it), then show it stored. */
+async function streamReply(turn, append) {
   const outcome = await readTurn(turn, append);
   state.turn = null;
   setBusy(false);
   await finishTurn(turn, outcome);
 }
 
-/** Read the stream to its end; returns {end} or {error}. */
-async function readTurn(turn, append) {
+/** The streaming request of a sent message: its text, and a new chat's settings. */
+function messageRequest(turn) {
   const body = { message: turn.text };
   if (turn.files.length) body.attachments = turn.files.map((file) => file.id);
   if (turn.sessionId) body.sessionId = turn.sessionId;
   if (turn.personalityId) body.personalityId = turn.personalityId;
   if (!turn.sessionId && grounding.active()) Object.assign(body, grounding.value());
+  return { path: "/chat/message/stream", body };
+}
+
+/** Read the stream to its end (a sent message's, or ``turn.request``'s); returns {end} or
+ * {error}. */
+async function readTurn(turn, append) {
+  const { path, body } = turn.request ?? messageRequest(turn);
   try {
-    const events = stream("/chat/message/stream", body, { signal: turn.controller.signal });
+    const events = stream(path, body, { signal: turn.controller.signal });
     for await (const event of events) {
       if (event.type === "start") started(turn, event);
       else if (event.type === "content") append(event.content);
@@ -244,6 +278,8 @@ async function finishTurn(turn, { error }) {
     }
   }
   if (data) showSessionTitle(id, data.title);
+  // An edit or a regeneration that failed says what Retry does (the same request again).
+  if (error && turn.retry && !data?.generating) return view.showError(error, turn.retry);
   // Still generating: the server is storing the reply, or the stream's worker died and the
   // turn is abandoned once its lease lapses (seconds); either way the watch ends it.
   if (data?.generating) watchGeneration(id);

@@ -15,6 +15,14 @@ const ERROR_TEXT = {
   TURN_ABANDONED: "The server writing the reply stopped before it finished.",
   DATABASE_UNAVAILABLE: "The database was unavailable.",
 };
+// What another module adds (branches.js): to each stored message's item, and on each page
+// of the conversation read from the server.
+const extensions = { item() {}, page() {} };
+
+/** Add ``item(element, message)`` and/or ``page(data)`` hooks to every conversation view. */
+export function extendView(hooks) {
+  Object.assign(extensions, hooks);
+}
 
 export class ConversationView {
   constructor() {
@@ -52,13 +60,21 @@ export class ConversationView {
       return null;
     }
     if (generation !== this.generation) return null;
-    this.list.append(...data.messages.map(messageItem));
-    this.hasMore = data.has_more;
-    this.empty.hidden = data.messages.length > 0;
+    this.render(data);
     this.scrollToEnd();
-    if (messageId) await this.reveal(messageId, generation);
+    if (messageId) await this.reveal(messageId, this.generation);
     this.kick();
     return data;
+  }
+
+  /** Show ``data`` (the newest page of the open conversation) in place of what is shown;
+   * loads of older pages still under way are dropped. */
+  render(data) {
+    this.generation += 1;
+    this.list.replaceChildren(...data.messages.map(messageItem));
+    this.hasMore = data.has_more;
+    this.olderStatus.textContent = "";
+    this.empty.hidden = data.messages.length > 0;
   }
 
   /** Load older pages until message ``id`` is shown; scroll to it and highlight it. */
@@ -202,8 +218,11 @@ export class ConversationView {
   }
 }
 
-function fetchPage(id, before) {
-  return api(`/chat/session/${encodeURIComponent(id)}${query({ before, limit: PAGE_SIZE })}`);
+async function fetchPage(id, before) {
+  const path = `/chat/session/${encodeURIComponent(id)}${query({ before, limit: PAGE_SIZE })}`;
+  const data = await api(path);
+  extensions.page(data);
+  return data;
 }
 
 function bubble(role, label) {
@@ -231,6 +250,7 @@ export function messageItem(message) {
   if (sources) item.append(sources);
   const note = statusNote(message);
   if (note) item.append(note);
+  extensions.item(item, message);
   return item;
 }
 

@@ -141,10 +141,12 @@ def walk(parents: Sequence[int | None], active: int | None) -> list[int]:
 
 @dataclass(frozen=True)
 class Siblings:
-    """Where a message stands among its parent's children (0-based, creation order)."""
+    """Where a message stands among its parent's children (0-based, creation order), and
+    their ids in that order (empty: the message alone)."""
 
     index: int = 0
     count: int = 1
+    ids: tuple[int, ...] = ()
 
 
 def siblings(session_id: uuid.UUID, messages: Sequence[ChatMessage]) -> dict[int, Siblings]:
@@ -173,7 +175,7 @@ def sibling_places(
     places = {}
     for message in messages:
         family = children.get(message.parent_id) or [message.id]
-        places[message.id] = Siblings(family.index(message.id), len(family))
+        places[message.id] = Siblings(family.index(message.id), len(family), tuple(family))
     return places
 
 
