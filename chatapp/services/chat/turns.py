@@ -222,15 +222,7 @@ def begin_turn(
     sent = attachments.current(new_files, _budget(text))
     rows = _path_rows(session, place)
     plan = summaries.plan_turn(attachments.pairs(rows, session.has_files), sent.budget)
-    if answered is not None:
-        message, reply_position = answered, session.message_count - 1
-    else:
-        parent_id = place.parent_id if place.edit else (rows[-1].id if rows else None)
-        message = _add(session.id, session.message_count - 1, "user", text, parent_id=parent_id)
-        files.attach(new_files, message)
-        reply_position = None
-        if place.edit:
-            session.active_message_id = message.id
+    message, reply_position = _user_message(session, place, text, rows, new_files)
     # Read before the commit: afterwards every attribute would be reloaded in a new
     # transaction, holding a pooled connection for as long as the reply streams.
     prepared = _prepared(session, turn_id, message, plan, user_id)
@@ -239,6 +231,27 @@ def begin_turn(
     prepared.files = sent if session.has_files else None
     db.session.commit()
     return prepared
+
+
+def _user_message(
+    session: ChatSession,
+    place: Placement,
+    text: str,
+    rows: list[Any],
+    new_files: Sequence[UploadedFile],
+) -> tuple[ChatMessage, int | None]:
+    """The turn's user message and where its reply goes (None: right after it). A
+    regeneration answers the stored message again, its reply at the next position; other
+    turns add the message, with ``new_files``, below the path's end (``rows``) or, for an
+    edit, below the edited message's parent, and an edit makes it the active path's."""
+    if place.answered is not None:
+        return place.answered, session.message_count - 1
+    parent_id = place.parent_id if place.edit else (rows[-1].id if rows else None)
+    message = _add(session.id, session.message_count - 1, "user", text, parent_id=parent_id)
+    files.attach(new_files, message)
+    if place.edit:
+        session.active_message_id = message.id
+    return message, None
 
 
 def _budget(text: str) -> int:
