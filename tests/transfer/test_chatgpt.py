@@ -195,3 +195,19 @@ def test_a_broken_conversation_fails_alone(app: Flask, alice: ApiUser) -> None:
     report = import_file(alice, json.dumps(conversations).encode()).json
     assert (report["imported"], report["failed"]) == (1, 1)
     assert "mapping" in report["problems"][0]["reason"]
+
+
+def test_a_long_tree_and_a_loop_convert() -> None:
+    """Thousands of messages deep converts (no recursion); nodes in a parent loop, which
+    no root reaches, are left out; a node its parent does not list is still its child."""
+    keys = [f"n{n}" for n in range(3000)]
+    nodes = [node("r", None, [keys[0]], None)]
+    for n, key in enumerate(keys):
+        role = "user" if n % 2 == 0 else "assistant"
+        below = [keys[n + 1]] if n + 1 < len(keys) and n != 5 else []  # n6 unlisted
+        nodes.append(node(key, keys[n - 1] if n else "r", below, role, key))
+    nodes += [node("x", "y", ["y"], "user", "loop"), node("y", "x", ["x"], "user", "loop")]
+    raw = json.loads(conversation("Long", keys[-1], *nodes))[0]
+    converted = chatgpt.convert(raw)
+    assert [m.content for m in converted.messages] == keys
+    assert converted.linear() and converted.activeMessage is None

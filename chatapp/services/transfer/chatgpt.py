@@ -35,7 +35,7 @@ def convert(raw: Any) -> ExportedConversation:
     messages, active = Tree.read(mapping, created).flattened(
         _current(mapping, raw.get("current_node"))
     )
-    branched = any(parent != _previous(n) for n, (_, parent) in enumerate(messages))
+    branched = any(parent != n - 1 for n, (_, parent) in enumerate(messages) if n)
     if branched:  # (a single branch is written as it was before trees)
         for message, parent in messages:
             message.parent = parent
@@ -77,25 +77,24 @@ def _last_leaf(mapping: dict[str, Any]) -> str | None:
     return current
 
 
-def _previous(number: int) -> int | None:
-    """The index of the message listed before message ``number`` (None for the first)."""
-    return number - 1 if number else None
-
-
 def _in(mapping: dict[str, Any], key: Any) -> bool:
     """Whether ``key`` names a node of the mapping."""
     return isinstance(key, str) and isinstance(mapping.get(key), dict)
 
 
-def _children(mapping: dict[str, Any], key: str) -> list[str]:
-    """A node's children, oldest first: those listed that name it as their parent."""
-    listed = (mapping.get(key) or {}).get("children")
-    listed = listed if isinstance(listed, list) else []
-    return [
-        child
-        for child in dict.fromkeys(c for c in listed if isinstance(c, str))
-        if _in(mapping, child) and mapping[child].get("parent") == key
-    ]
+def _children(mapping: dict[str, Any]) -> dict[str | None, list[str]]:
+    """Each node's children (``None``: the roots), by their ``parent``, in the order the
+    parent lists them (oldest first; any it does not list after them)."""
+    below: dict[str | None, list[str]] = {None: []}
+    for key, node in mapping.items():
+        if isinstance(node, dict):
+            parent = node.get("parent") if _in(mapping, node.get("parent")) else None
+            below.setdefault(parent, []).append(key)
+    for parent, keys in below.items():
+        listed = (mapping.get(parent) or {}).get("children") if parent is not None else None
+        order = {k: n for n, k in enumerate(listed)} if isinstance(listed, list) else {}
+        keys.sort(key=lambda k: order.get(k, len(order)))
+    return below
 
 
 class Tree:
@@ -112,16 +111,12 @@ class Tree:
         """Walk every node from the roots, depth first; a message without a time takes the
         time of the message above it."""
         tree = cls()
-        roots = [
-            key
-            for key, node in mapping.items()
-            if isinstance(node, dict) and not _in(mapping, node.get("parent"))
+        below = _children(mapping)
+        stack: list[tuple[str, str | None, datetime]] = [
+            (root, None, created) for root in below[None][::-1]
         ]
-        stack: list[tuple[str, str | None, datetime]] = [(r, None, created) for r in roots[::-1]]
         while stack:
             key, above, last = stack.pop()
-            if key in tree.kept:  # (a node listed twice)
-                continue
             message = visible_message(mapping[key].get("message"), last)
             if message is not None:
                 tree.messages[key] = message
@@ -129,7 +124,7 @@ class Tree:
                 tree.children[key] = []
                 above, last = key, message.createdAt
             tree.kept[key] = above
-            stack.extend((child, above, last) for child in _children(mapping, key)[::-1])
+            stack.extend((child, above, last) for child in below.get(key, [])[::-1])
         return tree
 
     def flattened(
