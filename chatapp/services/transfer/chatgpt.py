@@ -1,11 +1,11 @@
-"""ChatGPT's ``conversations.json``: each conversation's message tree, flattened.
+"""ChatGPT's ``conversations.json``: each conversation's message tree, as chatapp's tree.
 
 A conversation is a tree (``mapping`` of nodes with ``parent`` and ``children``): every
-edit or regeneration starts a branch. The branch the user last saw ends at
-``current_node``; it is followed up through ``parent`` to the root and reversed. System
-messages and those ChatGPT hides are left out; tool output (code results, images, web
-pages) becomes part of the assistant's reply, and what cannot be imported (an image, an
-audio clip) is named in the text where it was.
+edit or regeneration starts a branch, and every branch is imported; the active path is
+the one ending at ``current_node`` (the branch the user last saw). System messages and
+those ChatGPT hides are left out (their children hang from the nearest message kept);
+tool output (code results, images, web pages) becomes part of the assistant's reply, and
+what cannot be imported (an image, an audio clip) is named in the text where it was.
 """
 
 from __future__ import annotations
@@ -31,14 +31,22 @@ def convert(raw: Any) -> ExportedConversation:
     created = instant(raw.get("create_time"))
     if created is None:
         raise ConversionError("The conversation has no create_time.")
-    messages = merged(branch_messages(raw["mapping"], raw.get("current_node"), created))
+    mapping = raw["mapping"]
+    messages, active = Tree.read(mapping, created).flattened(
+        _current(mapping, raw.get("current_node"))
+    )
+    branched = any(parent != n - 1 for n, (_, parent) in enumerate(messages) if n)
+    if branched:  # (a single branch is written as it was before trees)
+        for message, parent in messages:
+            message.parent = parent
     title = raw.get("title") if isinstance(raw.get("title"), str) else None
     return ExportedConversation(
         title=(title.strip()[:200] or None) if title else None,
         titleSetByUser=bool(title),
         createdAt=created,
         updatedAt=instant(raw.get("update_time")) or created,
-        messages=messages,
+        messages=[message for message, _ in messages],
+        activeMessage=active if branched else None,
     )
 
 
@@ -52,20 +60,9 @@ def instant(value: Any) -> datetime | None:
         return None
 
 
-def branch(mapping: dict[str, Any], current: Any) -> list[dict[str, Any]]:
-    """The nodes from the root to ``current_node`` (or, without one, along last children)."""
-    if not isinstance(current, str) or current not in mapping:
-        current = _last_leaf(mapping)
-    path: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    while isinstance(current, str) and current in mapping and current not in seen:
-        seen.add(current)
-        node = mapping[current]
-        if not isinstance(node, dict):
-            break
-        path.append(node)
-        current = node.get("parent")
-    return path[::-1]
+def _current(mapping: dict[str, Any], current: Any) -> str | None:
+    """The node the user last saw: ``current_node``, or without one the newest leaf."""
+    return current if isinstance(current, str) and current in mapping else _last_leaf(mapping)
 
 
 def _last_leaf(mapping: dict[str, Any]) -> str | None:
@@ -80,19 +77,87 @@ def _last_leaf(mapping: dict[str, Any]) -> str | None:
     return current
 
 
-def branch_messages(
-    mapping: dict[str, Any], current: Any, created: datetime
-) -> list[ExportedMessage]:
-    """The visible messages of the current branch; a message without a time takes the
-    time of the one before it."""
-    messages = []
-    last = created
-    for node in branch(mapping, current):
-        message = visible_message(node.get("message"), last)
-        if message is not None:
-            messages.append(message)
-            last = message.createdAt
-    return messages
+def _in(mapping: dict[str, Any], key: Any) -> bool:
+    """Whether ``key`` names a node of the mapping."""
+    return isinstance(key, str) and isinstance(mapping.get(key), dict)
+
+
+def _children(mapping: dict[str, Any]) -> dict[str | None, list[str]]:
+    """Each node's children (``None``: the roots), by their ``parent``, in the order the
+    parent lists them (oldest first; any it does not list after them)."""
+    below: dict[str | None, list[str]] = {None: []}
+    for key, node in mapping.items():
+        if isinstance(node, dict):
+            parent = node.get("parent") if _in(mapping, node.get("parent")) else None
+            below.setdefault(parent, []).append(key)
+    for parent, keys in below.items():
+        listed = (mapping.get(parent) or {}).get("children") if parent is not None else None
+        order = {k: n for n, k in enumerate(listed)} if isinstance(listed, list) else {}
+        keys.sort(key=lambda k: order.get(k, len(order)))
+    return below
+
+
+class Tree:
+    """The visible messages of a mapping and the tree they form: hidden nodes are left out
+    and their children hang from the nearest visible ancestor (``None``: the top)."""
+
+    def __init__(self) -> None:
+        self.messages: dict[str, ExportedMessage] = {}
+        self.children: dict[str | None, list[str]] = {None: []}
+        self.kept: dict[str, str | None] = {}  # each node: itself or its nearest kept ancestor
+
+    @classmethod
+    def read(cls, mapping: dict[str, Any], created: datetime) -> Tree:
+        """Walk every node from the roots, depth first; a message without a time takes the
+        time of the message above it."""
+        tree = cls()
+        below = _children(mapping)
+        stack: list[tuple[str, str | None, datetime]] = [
+            (root, None, created) for root in below[None][::-1]
+        ]
+        while stack:
+            key, above, last = stack.pop()
+            message = visible_message(mapping[key].get("message"), last)
+            if message is not None:
+                tree.messages[key] = message
+                tree.children[above].append(key)
+                tree.children[key] = []
+                above, last = key, message.createdAt
+            tree.kept[key] = above
+            stack.extend((child, above, last) for child in below.get(key, [])[::-1])
+        return tree
+
+    def flattened(
+        self, current: str | None
+    ) -> tuple[list[tuple[ExportedMessage, int | None]], int | None]:
+        """The messages with their parents' indexes, parents first, and the index of the
+        message ``current`` is in (None if it is in none).
+
+        Along every path, consecutive messages of one side are joined (a reply and its
+        tool output), so each path alternates: a message and its same-side children are
+        one message per child, the child's text after its parent's. A parent that has
+        children of the other side too (or none) stays a message of its own, and the
+        joined ones are versions next to it."""
+        out: list[tuple[ExportedMessage, int | None]] = []
+        where: dict[str, int] = {}
+        stack: list[tuple[str, int | None, ExportedMessage | None]] = [
+            (key, None, None) for key in self.children[None][::-1]
+        ]
+        while stack:
+            key, parent, pending = stack.pop()
+            message = joined(pending, self.messages[key])
+            kids = self.children[key]
+            same = {kid for kid in kids if self.messages[kid].role == message.role}
+            index = parent
+            if len(same) < len(kids) or not kids:
+                out.append((message, parent))
+                index = where[key] = len(out) - 1
+            for kid in kids[::-1]:
+                stack.append((kid, parent, message) if kid in same else (kid, index, None))
+        key = self.kept.get(current) if current is not None else None
+        while key is not None and key not in where:  # joined into its newest child
+            key = self.children[key][-1]
+        return out, where.get(key) if key is not None else None
 
 
 def visible_message(message: Any, fallback: datetime) -> ExportedMessage | None:
@@ -158,17 +223,14 @@ def part_text(part: Any) -> str:
     return f"[{kind.replace('_', ' ').capitalize()} not imported]"
 
 
-def merged(messages: list[ExportedMessage]) -> list[ExportedMessage]:
-    """Consecutive messages of one side joined into one (a reply and its tool output):
-    the conversation alternates, as the model expects it to."""
-    result: list[ExportedMessage] = []
-    for message in messages:
-        previous = result[-1] if result else None
-        if previous is None or previous.role != message.role:
-            result.append(message)
-            continue
-        previous.content += "\n\n" + message.content
-        previous.model = previous.model or message.model
-        if message.status != "complete":
-            previous.status = message.status
+def joined(before: ExportedMessage | None, message: ExportedMessage) -> ExportedMessage:
+    """``message`` after the text of ``before`` of the same side (a reply and its tool
+    output), as a new message with the first one's time."""
+    if before is None:
+        return message.model_copy()
+    result = before.model_copy()
+    result.content += "\n\n" + message.content
+    result.model = before.model or message.model
+    if message.status != "complete":
+        result.status = message.status
     return result
