@@ -119,6 +119,24 @@ def test_a_failed_regeneration_leaves_the_conversation_as_it_was(
     assert len(contents(turns(wire)[-1])) == 5
 
 
+def test_a_failed_regeneration_of_an_older_version_stays_on_its_branch(
+    wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """Regenerating an older reply (switched back to) that fails leaves that older reply
+    shown: the path moves to the new version only once it is stored."""
+    chat = Conversation.start(alice, "one")
+    first = chat.messages()[1]
+    assert chat.call("regenerate", messageId=first["id"]).status_code == 200
+    assert chat.call("switch", messageId=first["id"]).status_code == 200
+    before = chat.messages()
+    assert before[1]["id"] == first["id"]
+
+    wire.script(Reply(status=500))
+    assert chat.call("regenerate", messageId=first["id"]).status_code >= 500
+
+    assert chat.messages() == before
+
+
 # --- edit ---------------------------------------------------------------------------------
 
 

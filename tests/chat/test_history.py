@@ -9,13 +9,19 @@ from chatapp.models import ChatMessage
 from chatapp.services.chat.context import (
     Summary,
     estimate_tokens,
-    model_history,
+    newest_within,
     pairs_of,
     plan,
+    turns_of,
     with_summary,
 )
 
 BIG = 10**9
+
+
+def model_history(messages: list[ChatMessage], budget_tokens: int) -> list[Turn]:
+    """What a turn sends without summaries: the newest exchanges that fit the budget."""
+    return turns_of(newest_within(pairs_of(messages), budget_tokens))
 
 
 def message(role: str, content: str, status: str = "complete") -> ChatMessage:

@@ -24,7 +24,6 @@ __all__ = [
     "Plan",
     "Summary",
     "estimate_tokens",
-    "model_history",
     "pairs_of",
     "plan",
     "with_summary",
@@ -81,17 +80,6 @@ class Plan:
     def pending(self) -> bool:
         """Whether a summary must be written before the turn's model call."""
         return bool(self.fold)
-
-
-def model_history(messages: Iterable[ChatMessage | Any], budget_tokens: int) -> list[Turn]:
-    """Return the alternating user/model turns to send before the next message.
-
-    ``messages`` are stored messages or rows with their ``role``, ``content`` and
-    ``status``. Failed user messages are left out, a reply counts as one model turn however it was
-    streamed, a user turn without a reply is dropped (so turns alternate), and only the
-    newest pairs that fit ``budget_tokens`` are kept.
-    """
-    return turns_of(newest_within(pairs_of(messages), budget_tokens))
 
 
 def _text_turn(message: ChatMessage | Any) -> Turn:

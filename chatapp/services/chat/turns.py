@@ -213,10 +213,7 @@ def begin_turn(
     under it.
     """
     answered = place.answered
-    values = attachments.session_values(new_files)
-    if answered is not None:
-        values["active_message_id"] = answered.id
-    turn_id = _lock(session, **values)
+    turn_id = _lock(session, **attachments.session_values(new_files))
     if answered is not None and session.has_files:
         new_files = attachments.of_message(answered.id)  # a regeneration resends its files
     sent = attachments.current(new_files, _budget(text))
@@ -335,8 +332,11 @@ def complete_turn(
     and the conversation was taken over), or 404 if the conversation was deleted.
     """
     position = turn.next_position
+    # A regenerated reply makes the path through the message it answers active, once it
+    # is stored (a failed or abandoned regeneration leaves the path as it was).
+    path = {"active_message_id": turn.user_message_id} if turn.regenerated else {}
     locked = leases.release(
-        turn.session_id, turn.turn_id, message_count=position + 1, updated_at=utcnow()
+        turn.session_id, turn.turn_id, message_count=position + 1, updated_at=utcnow(), **path
     )
     if locked is None:
         raise _lost(turn)
@@ -357,22 +357,27 @@ def complete_turn(
         omitted_attachments=turn.omitted or None,
     )
     title, titled_by_user = locked
-    turn.stored = StoredReply(
-        turn.session_id,
-        reply.id,
-        text,
-        sources,
-        meta,
-        reply.created_at,
-        model,
-        title,
-        turn.omitted or None,
-    )
+    turn.stored = _stored(turn, reply, model, title)
     db.session.commit()
     if not turn.history and title is None and not titled_by_user:
         first = turn.message or attachments.names(turn.attachments)  # only files sent
         turn.stored.title = _auto_title(turn.session_id, first, status == COMPLETE)
     return turn.stored
+
+
+def _stored(turn: PreparedTurn, reply: ChatMessage, model: str, title: str | None) -> StoredReply:
+    """What was stored as ``turn``'s reply, read before the commit (no database read)."""
+    return StoredReply(
+        turn.session_id,
+        reply.id,
+        reply.content,
+        reply.sources,
+        reply.grounding,
+        reply.created_at,
+        model,
+        title,
+        turn.omitted or None,
+    )
 
 
 def fail_turn(turn: PreparedTurn, exc: ModelError) -> None:
