@@ -146,10 +146,11 @@ class BranchIn(Strict):
 
 
 class EditIn(Strict):
-    """A new version of one of the user's messages: a sibling of it, then its reply."""
+    """A new version of one of the user's messages: a sibling of it, then its reply. The
+    text may be empty only when the message has files (the new version keeps them)."""
 
     messageId: MessageId
-    message: MessageText
+    message: TurnText
 
 
 class GroundingFields(Out):

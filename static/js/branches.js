@@ -144,7 +144,7 @@ export class Branches {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = textarea.value;
-      if (!text.trim() || this.writing()) return;
+      if ((!text.trim() && !message.attachments?.length) || this.writing()) return;
       const body = { messageId: message.id, message: text };
       removeFrom(item);
       this.callbacks.stream({ path: this.path("edit/stream"), body }, { pending: text });

@@ -449,3 +449,30 @@ def test_an_edited_message_keeps_its_files(
     assert alice.call("GET", f"/api/v1/files/{copy['id']}/content").data == png
     assert alice.call("GET", f"/api/v1/files/{file_id}").status_code == 200
     assert counts(app)[2] == 2  # the original, still attached to the old version, and the copy
+
+
+@pytest.mark.wire_model
+def test_a_message_of_only_files_may_be_edited_to_only_files(
+    wire: GeminiWireServer, alice: ApiUser
+) -> None:
+    """An edit's text may be empty when the message has files (the new version keeps
+    them); without files an empty edit is a 400 naming the field, and nothing changes."""
+    png = image_bytes("PNG", color="white")
+    session_id = reply_of(MESSAGE, send(alice, MESSAGE, "", [upload(alice, "w.png", png)]))[
+        "sessionId"
+    ]
+    only_files = alice.session(session_id).json["messages"][0]
+    edit = f"/api/v1/chat/session/{session_id}/edit"
+
+    response = alice.call("POST", edit, {"messageId": only_files["id"], "message": ""})
+    assert response.status_code == 200, response.json
+    assert inline_parts(turns(wire)[-1]) == [[{"mimeType": "image/png", "data": encoded(png)}]]
+
+    text_only = reply_of(MESSAGE, send(alice, MESSAGE, "words", [], session_id))
+    before = alice.session(session_id).json["messages"]
+    words = before[-2]
+    assert words["id"] != text_only["messageId"] and words["content"] == "words"
+    response = alice.call("POST", edit, {"messageId": words["id"], "message": "  "})
+    assert response.status_code == 400
+    assert response.json["details"][0]["field"] == "message"
+    assert alice.session(session_id).json["messages"] == before

@@ -208,7 +208,7 @@ def test_branch_buttons_wait_for_a_reply_another_tab_is_writing(
     page_wire.script(
         Reply(text="First answer"),
         Reply(text="Two tabs"),
-        Reply(chunks=[f"part{n} " for n in range(30)], chunk_delay=0.1),
+        Reply(chunks=[f"part{n} " for n in range(60)], chunk_delay=0.1),  # 6 s: room to load
     )
     tab.login()
     tab.send("First question")
@@ -225,7 +225,7 @@ def test_branch_buttons_wait_for_a_reply_another_tab_is_writing(
     expect(
         other.messages().nth(1).get_by_role("button", name="Regenerate this reply")
     ).to_be_disabled()
-    expect(other.messages().last).to_contain_text("part29", timeout=10_000)
+    expect(other.messages().last).to_contain_text("part59", timeout=20_000)
     expect(other.streaming()).to_have_count(0)
     expect(edit).to_be_enabled()
     assert other.dialogs == [] and other.errors == []

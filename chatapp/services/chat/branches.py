@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from chatapp.errors import ApiError, NotFound
+from chatapp.errors import ApiError, NotFound, invalid
 from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
 from chatapp.services import files
 from chatapp.services.chat import conversations
 from chatapp.services.chat.turns import Placement, PreparedTurn, begin_turn
 
+# An edit's text may be blank only when the message has files.
+BLANK = "Message must not be blank"
 # What each message role can have done to it (the stored role names).
 REGENERATE, EDIT = "model", "user"
 
@@ -40,6 +42,9 @@ def edit(user: User, session_id: str, message_id: int, text: str) -> PreparedTur
     session = _open_session(user, session_id)
     original = _message(session, message_id, EDIT)
     kept = files.copies_of(user, original.id) if session.has_files else []
+    if not text.strip() and not kept:
+        db.session.rollback()
+        raise invalid([{"field": "message", "message": BLANK, "code": "string_blank"}])
     place = Placement(edit=True, parent_id=original.parent_id)
     return begin_turn(session, user.id, text, place, new_files=kept)
 
