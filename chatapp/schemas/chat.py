@@ -8,7 +8,6 @@ from flask import current_app
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
@@ -25,7 +24,6 @@ from chatapp.schemas.common import (
     Out,
     Strict,
     Timestamp,
-    integral,
     sse_documented,
 )
 from chatapp.schemas.files import AttachmentOut
@@ -38,8 +36,7 @@ if TYPE_CHECKING:
     from chatapp.models import ChatMessage, ChatSession, UploadedFile
     from chatapp.services.chat.context import Summary
     from chatapp.services.chat.paths import Siblings
-    from chatapp.services.chat.search import Hit
-    from chatapp.services.chat.turns import StoredReply
+    from chatapp.services.chat.prepared import StoredReply
 
 
 def _check_message_length(text: str) -> str:
@@ -133,24 +130,6 @@ class MessageIn(Strict):
     webSearch: bool | None = None
 
     _message_given = field_validator("message")(_text_unless_attached)
-
-
-# A message id in a body (``35.0`` is 35, as JSON Schema says).
-MessageId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(integral)]
-
-
-class BranchIn(Strict):
-    """A message of the conversation to regenerate (a reply) or switch to (any message)."""
-
-    messageId: MessageId
-
-
-class EditIn(Strict):
-    """A new version of one of the user's messages: a sibling of it, then its reply. The
-    text may be empty only when the message has files (the new version keeps them)."""
-
-    messageId: MessageId
-    message: TurnText
 
 
 class GroundingFields(Out):
@@ -385,57 +364,6 @@ class SessionQuery(BaseModel):
     archived: bool = Field(False, description="List the archived conversations instead")
 
 
-class SearchQuery(BaseModel):
-    """A search over the caller's messages, and the page of hits wanted."""
-
-    q: str = Field(
-        min_length=1,
-        max_length=200,
-        pattern=NOT_BLANK,
-        description='Words (all must match), "quoted phrases" and prefix* words; '
-        "anything else is ignored",
-    )
-    limit: int = Field(20, ge=1, le=50)
-    offset: int = Field(0, ge=0, le=MAX_ID)
-
-
-class SearchHit(Out):
-    """One message found, in the conversation ``sessionId``."""
-
-    sessionId: str
-    messageId: int
-    title: str | None
-    role: Literal["user", "assistant"]
-    snippet: str = Field(description="Escaped text around the matches; matches in <mark>")
-    timestamp: Timestamp
-    score: float = Field(description="Relevance (bm25 or ts_rank): higher is better")
-
-    @classmethod
-    def of(cls, hit: Hit) -> SearchHit:
-        """A hit as the API shows it."""
-        return cls(
-            sessionId=str(hit.session_id),
-            messageId=hit.message_id,
-            title=hit.title,
-            role=MessageItem.ROLES[hit.role],
-            snippet=hit.snippet,
-            timestamp=hit.created_at,
-            score=hit.score,
-        )
-
-
-class SearchResults(Out):
-    """One page of the caller's messages matching a search, best first."""
-
-    hits: list[SearchHit]
-    total: int = Field(description="Messages matching in all")
-
-    @classmethod
-    def of(cls, hits: list[Hit], total: int) -> SearchResults:
-        """A page of hits and the number of all matches."""
-        return cls(hits=[SearchHit.of(hit) for hit in hits], total=total)
-
-
 class MessagesQuery(BaseModel):
     """Paging of a long conversation: messages older than ``before``."""
 
@@ -469,25 +397,3 @@ class GroundingIn(Strict):
     collectionIds: CollectionIds | None = None
     webSearch: bool | None = None
     archived: bool | None = None
-
-
-class PromptIn(Strict):
-    """A one-off prompt (seed 000), optionally grounded, with files if ``attachments``
-    (then ``prompt`` may be empty; the files stay unattached, removed after
-    ``FILES_UNATTACHED_TTL``)."""
-
-    model_config = ConfigDict(json_schema_extra=_blank_only_with_files("prompt"))
-    attachments: Attachments = Field(default_factory=list)
-    prompt: TurnText
-    collectionIds: CollectionIds | None = None
-    webSearch: bool = False
-
-    _prompt_given = field_validator("prompt")(_text_unless_attached)
-
-
-class PromptOut(GroundingFields):
-    """A one-off answer; ``sources`` is empty when it was not grounded."""
-
-    omit_if_none = ("grounding",)
-    text: str
-    model: str

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from chatapp.ids import parse_id
-from chatapp.schemas.chat import MessageText, PromptOut, SessionId
+from chatapp.schemas.chat import MessageText, SessionId
 from chatapp.schemas.common import MAX_ID, NO_NUL, NOT_BLANK, JsonInt, Out, Strict, Timestamp
+from chatapp.schemas.prompts import PromptOut
 from chatapp.schemas.retrieval import CollectionIds
 
 if TYPE_CHECKING:
     import uuid
 
     from chatapp.models import ChatMessage, ChatSession
-    from chatapp.services.chat.turns import StoredReply
+    from chatapp.services.chat.prepared import StoredReply
 
 # Seed 000's user: the caller's username or id.
 UserName = Annotated[str, Field(max_length=200, pattern=NO_NUL)] | JsonInt

@@ -16,7 +16,8 @@ from chatapp.extensions import db
 from chatapp.models import ChatMessage, ChatSession, User
 from chatapp.services import files
 from chatapp.services.chat import conversations
-from chatapp.services.chat.turns import Placement, PreparedTurn, begin_turn
+from chatapp.services.chat.prepared import Placement, PreparedTurn
+from chatapp.services.chat.turns import begin_turn
 
 # An edit's text may be blank only when the message has files.
 BLANK = "Message must not be blank"

@@ -75,9 +75,10 @@ def get_personality(user: User, personality_id: str) -> Personality:
     return personality
 
 
-def system_prompt_for(user: User, personality_id: str) -> str:
-    """Return the system prompt of a personality the user may use."""
-    return get_personality(user, personality_id).system_prompt
+def system_prompt_for(user: User, personality_id: str | None) -> str | None:
+    """Return the system prompt of a personality the user may use (404 otherwise), or None
+    when none is chosen."""
+    return None if personality_id is None else get_personality(user, personality_id).system_prompt
 
 
 def create_personality(user: User, name: str, system_prompt: str) -> Personality:

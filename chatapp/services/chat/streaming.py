@@ -17,10 +17,9 @@ from chatapp.errors import DATABASE_DOWN, UNEXPECTED, ApiError
 from chatapp.gemini import ModelError, Usage, get_model
 from chatapp.models import COMPLETE, INTERRUPTED
 from chatapp.services.chat import events, stops
+from chatapp.services.chat.prepared import PreparedTurn, StoredReply
 from chatapp.services.chat.turns import (
     DATABASE_ERRORS,
-    PreparedTurn,
-    StoredReply,
     complete_turn,
     fail_turn,
     store_later,
