@@ -68,7 +68,7 @@ MessageText = Annotated[
     AfterValidator(_check_message_length),
 ]
 # The text of a turn that may carry attachments: empty or blank only when it does (checked
-# by :func:`_text_unless_attached`, as ``string_too_short`` / ``string_blank``).
+# by :func:`text_unless_attached`, as ``string_too_short`` / ``string_blank``).
 TurnText = Annotated[
     str,
     Field(
@@ -88,15 +88,15 @@ Attachments = Annotated[
 ]
 
 
-def _blank_only_with_files(field: str) -> dict[str, Any]:
-    """The OpenAPI statement of :func:`_text_unless_attached`: a body has attachments, or
+def blank_only_with_files(field: str) -> dict[str, Any]:
+    """The OpenAPI statement of :func:`text_unless_attached`: a body has attachments, or
     its text ``field`` is not blank."""
     with_files = {"required": ["attachments"], "properties": {"attachments": {"minItems": 1}}}
     with_text = {"properties": {field: {"minLength": 1, "pattern": NOT_BLANK}}}
     return {"anyOf": [with_files, with_text]}
 
 
-def _text_unless_attached(text: str, info: ValidationInfo) -> str:
+def text_unless_attached(text: str, info: ValidationInfo) -> str:
     """Refuse an empty or blank text unless attachments came with it."""
     if info.data.get("attachments"):
         return text
@@ -119,7 +119,7 @@ class MessageIn(Strict):
     ``message`` may be empty when ``attachments`` are given.
     """
 
-    model_config = ConfigDict(json_schema_extra=_blank_only_with_files("message"))
+    model_config = ConfigDict(json_schema_extra=blank_only_with_files("message"))
 
     # Declared first: the message's check reads it.
     attachments: Attachments = Field(default_factory=list)
@@ -129,7 +129,7 @@ class MessageIn(Strict):
     collectionIds: CollectionIds | None = None
     webSearch: bool | None = None
 
-    _message_given = field_validator("message")(_text_unless_attached)
+    _message_given = field_validator("message")(text_unless_attached)
 
 
 class GroundingFields(Out):

@@ -8,8 +8,8 @@ from chatapp.schemas.chat import (
     Attachments,
     GroundingFields,
     TurnText,
-    _blank_only_with_files,
-    _text_unless_attached,
+    blank_only_with_files,
+    text_unless_attached,
 )
 from chatapp.schemas.common import Strict
 from chatapp.schemas.retrieval import CollectionIds
@@ -22,13 +22,13 @@ class PromptIn(Strict):
     (then ``prompt`` may be empty; the files stay unattached, removed after
     ``FILES_UNATTACHED_TTL``)."""
 
-    model_config = ConfigDict(json_schema_extra=_blank_only_with_files("prompt"))
+    model_config = ConfigDict(json_schema_extra=blank_only_with_files("prompt"))
     attachments: Attachments = Field(default_factory=list)
     prompt: TurnText
     collectionIds: CollectionIds | None = None
     webSearch: bool = False
 
-    _prompt_given = field_validator("prompt")(_text_unless_attached)
+    _prompt_given = field_validator("prompt")(text_unless_attached)
 
 
 class PromptOut(GroundingFields):
